@@ -1,0 +1,3 @@
+"""Rapport: self-hostable real-time dating chat."""
+
+__version__ = "0.1.0"

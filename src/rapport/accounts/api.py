@@ -1,0 +1,46 @@
+"""HTTP routes of accounts: /api/v1/auth/*."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from rapport.accounts.deps import Accounts, Client, CurrentUser
+from rapport.accounts.schemas import (
+    LoggedOut,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+)
+from rapport.kit.http import DbSession
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(
+    body: RegisterRequest, session: DbSession, accounts: Accounts, client: Client
+) -> TokenPair:
+    """Create an account with email and password; returns a first token pair."""
+    _, tokens = await accounts.register(session, body.email, body.password, client, body.locale)
+    return tokens
+
+
+@router.post("/login")
+async def login(body: LoginRequest, session: DbSession, accounts: Accounts, client: Client) -> TokenPair:
+    """Exchange email and password for an access token and a refresh token."""
+    return await accounts.login(session, body.email, body.password, client)
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshRequest, session: DbSession, accounts: Accounts) -> TokenPair:
+    """Rotate a refresh token. Presenting an already-rotated token revokes that session."""
+    return await accounts.refresh(session, body.refresh_token)
+
+
+@router.post("/logout")
+async def logout(
+    session: DbSession, accounts: Accounts, me: CurrentUser, everywhere: bool = False
+) -> LoggedOut:
+    """End this session, or with ``everywhere=true`` every session of the account."""
+    return LoggedOut(revoked_sessions=await accounts.logout(session, me, everywhere))

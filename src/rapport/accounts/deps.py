@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the account service and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rapport.accounts.service import AccountService, ClientInfo, Principal
+from rapport.accounts.tokens import TokenCodec
+from rapport.kit.errors import Unauthorized
+from rapport.kit.http import DbSession, RuntimeDep, client_ip
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+
+
+def account_service(rt: RuntimeDep) -> AccountService:
+    svc = rt.extras.get("accounts")
+    if not isinstance(svc, AccountService):
+        s = rt.settings
+        codec = TokenCodec(
+            s.secret_key.get_secret_value(),
+            audience=s.jwt_audience,
+            issuer=s.jwt_issuer,
+            ttl_s=s.access_token_ttl_s,
+        )
+        svc = AccountService(s, rt.hasher, rt.limiter, codec)
+        rt.extras["accounts"] = svc
+    return svc
+
+
+Accounts = Annotated[AccountService, Depends(account_service)]
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+
+
+Client = Annotated[ClientInfo, Depends(client_info)]
+
+
+async def current_principal(
+    session: DbSession,
+    accounts: Accounts,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
+    return await accounts.authenticate(session, creds.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]

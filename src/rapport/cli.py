@@ -1,0 +1,90 @@
+"""The ``rapport`` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from rapport.config import get_settings
+from rapport.kit.migrate import upgrade
+
+app = typer.Typer(help="Rapport: self-hostable real-time dating chat.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest revision."""
+    settings = get_settings()
+    console.print(f"[bold]Migrating[/] {_safe_url(settings.effective_database_url)}")
+    upgrade(settings.effective_database_url)
+    console.print("[green]Database is up to date.[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Apply migrations, then serve HTTP and Socket.IO."""
+    import uvicorn
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    host, port = host or settings.host, port or settings.port
+    console.print(f"[bold green]Rapport[/] on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(
+        "rapport.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+    )
+
+
+@app.command()
+def demo(
+    password: Annotated[str, typer.Option(help="Password for every demo account")] = "rapport-demo-2026",
+) -> None:
+    """Create bilingual demo profiles (idempotent), one existing match, and print two logins."""
+    from rapport.demo.seed import seed
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    profiles = json.loads((Path(__file__).parent / "demo" / "profiles.json").read_text("utf-8"))
+    with Progress(console=console) as progress:
+        task = progress.add_task("Creating demo profiles", total=len(profiles))
+        result = asyncio.run(
+            seed(settings, profiles, password, on_progress=lambda: progress.advance(task))
+        )
+    table = Table(title="Demo logins")
+    table.add_column("email")
+    table.add_column("password")
+    table.add_column("who")
+    for login in result.logins:
+        table.add_row(login.email, password, login.note)
+    console.print(table)
+    console.print(
+        f"{result.created} profiles created, {result.existing} already there; "
+        f"{result.matches} match(es). Start the server with [bold]rapport serve[/]."
+    )
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+

@@ -1,0 +1,81 @@
+"""One Settings object, read from RAPPORT_* environment variables (and .env) once at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    """Every tunable of a Rapport node. `.env.example` documents each field."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    jwt_audience: str = "rapport"
+    jwt_issuer: str = "rapport"
+    access_token_ttl_s: int = Field(default=900, ge=30, le=900)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=300)
+
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_memory_kib: int = Field(default=19456, ge=19456)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    login_max_failures_per_account: int = 5
+    login_account_window_s: int = 900
+    login_max_attempts_per_ip: int = 30
+    login_ip_window_s: int = 300
+    register_max_per_ip: int = 10
+    register_ip_window_s: int = 3600
+    location_updates_per_hour: int = 10
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    location_grid_km: float = Field(default=2.0, ge=0.5, le=50)
+    discovery_max_distance_km: int = 100
+    discovery_candidate_pool: int = 500
+
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _production_guards(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == DEV_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "RAPPORT_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "when RAPPORT_ENV=production"
+                )
+            if "*" in self.cors_origins:
+                raise ValueError("RAPPORT_CORS_ORIGINS may not contain '*' in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,48 @@
+"""The objects one Rapport node shares across requests, built once in the app lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rapport.accounts.passwords import PasswordHasher
+from rapport.config import Settings
+from rapport.events.bus import EventBus
+from rapport.kit.db import create_engine, make_sessionmaker
+from rapport.kit.ratelimit import Limiter, MemoryLimiter
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: EventBus
+    limiter: Limiter
+    hasher: PasswordHasher
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.bus.drain()
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
+    """Wire the node's shared objects from settings (engine injectable for tests)."""
+    engine = engine or create_engine(settings.effective_database_url)
+    bus = EventBus()
+    factory = make_sessionmaker(engine)
+    factory.configure(info={"bus": bus})
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=factory,
+        bus=bus,
+        limiter=MemoryLimiter(),
+        hasher=PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
+    )
