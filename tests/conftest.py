@@ -84,7 +84,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def rt(engine: AsyncEngine, conn: AsyncConnection, settings: Settings) -> AsyncIterator[Runtime]:
+async def rt(
+    engine: AsyncEngine, conn: AsyncConnection, settings: Settings
+) -> AsyncIterator[Runtime]:
     """A runtime whose sessions all join the test's rolled-back transaction."""
     runtime = build_runtime(settings, engine=engine)
     runtime.sessionmaker = async_sessionmaker(
@@ -116,7 +118,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     counts: dict[str, int] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):
-            if "postgresql" in getattr(report, "nodeid", "") and getattr(report, "when", "call") in ("call", "setup"):
+            if "postgresql" in getattr(report, "nodeid", "") and getattr(
+                report, "when", "call"
+            ) in ("call", "setup"):
                 if outcome == "passed" and report.when != "call":
                     continue
                 counts[outcome] = counts.get(outcome, 0) + 1

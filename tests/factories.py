@@ -62,9 +62,12 @@ async def create_pair(client: httpx.AsyncClient) -> tuple[TestUser, TestUser]:
     """A woman seeking men and a man seeking women, compatible in every filter."""
     a = await create_user(client, display_name="Ann")
     b = await create_user(
-        client, display_name="Ben", gender="man",
+        client,
+        display_name="Ben",
+        gender="man",
         seeking={"genders": ["woman"], "age_min": 25, "age_max": 40},
-        birth_date="1993-02-01", location={"lat": 31.25, "lon": 121.49},
+        birth_date="1993-02-01",
+        location={"lat": 31.25, "lon": 121.49},
     )
     return a, b
 

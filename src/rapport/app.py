@@ -59,8 +59,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for router in (auth_router, profiles_router, matching_router, moderation_router,
-                   privacy_router):
+    for router in (
+        auth_router,
+        profiles_router,
+        matching_router,
+        moderation_router,
+        privacy_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

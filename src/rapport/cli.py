@@ -17,6 +17,7 @@ from rapport.kit.migrate import upgrade
 
 app = typer.Typer(help="Rapport: self-hostable real-time dating chat.", no_args_is_help=True)
 console = Console()
+DEMO_PASSWORD = "rapport-demo-2026"  # noqa: S105 (public demo data, printed on purpose)
 
 
 @app.command()
@@ -55,7 +56,7 @@ def serve(
 
 @app.command()
 def demo(
-    password: Annotated[str, typer.Option(help="Password for every demo account")] = "rapport-demo-2026",
+    password: Annotated[str, typer.Option(help="Password for every demo account")] = DEMO_PASSWORD,
 ) -> None:
     """Create bilingual demo profiles (idempotent), one existing match, and print two logins."""
     from rapport.demo.seed import seed
@@ -88,3 +89,5 @@ def _safe_url(url: str) -> str:
     return url
 
 
+if __name__ == "__main__":
+    app()

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"
+DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"  # noqa: S105 (refused in production)
 
 
 class Settings(BaseSettings):

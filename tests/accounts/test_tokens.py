@@ -29,8 +29,14 @@ def codec(**kw: object) -> TokenCodec:
 def claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
     base: dict[str, object] = {
-        "iss": "rapport", "aud": "rapport", "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()),
-        "typ": "access", "iat": now, "exp": now + 600, "jti": "x",
+        "iss": "rapport",
+        "aud": "rapport",
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "typ": "access",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "x",
     }
     base.update(overrides)
     return base

@@ -8,13 +8,20 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def side(interests: list[str], langs: list[str] | None = None, age: int = 30) -> scoring.Side:
-    return scoring.Side(age=age, age_min=25, age_max=35, interests=interests,
-                        languages=langs or ["en"])
+    return scoring.Side(
+        age=age, age_min=25, age_max=35, interests=interests, languages=langs or ["en"]
+    )
 
 
 def run(a: scoring.Side, b: scoring.Side, freq: dict[str, int], **kw: object) -> scoring.Score:
-    args: dict[str, object] = {"freq": freq, "n": 1000, "last_active": NOW, "now": NOW,
-                               "km": 3.0, "max_km": 100}
+    args: dict[str, object] = {
+        "freq": freq,
+        "n": 1000,
+        "last_active": NOW,
+        "now": NOW,
+        "km": 3.0,
+        "max_km": 100,
+    }
     args.update(kw)
     return scoring.score(a, b, **args)  # type: ignore[arg-type]
 

@@ -24,8 +24,11 @@ def test_taxonomy_is_bilingual_and_large_enough() -> None:
 
 async def test_patch_and_get_me(client: httpx.AsyncClient) -> None:
     user = await register(client)
-    r = await client.patch("/api/v1/me", headers=user.headers,
-                           json=profile(interests=["Hiking", "爵士乐", "knitting socks"]))
+    r = await client.patch(
+        "/api/v1/me",
+        headers=user.headers,
+        json=profile(interests=["Hiking", "爵士乐", "knitting socks"]),
+    )
     assert r.status_code == 200, r.text
     me = r.json()
     assert me["complete"] is True
@@ -70,8 +73,9 @@ async def test_bad_profile_input_changes_nothing(
 
 async def test_too_many_free_tags(client: httpx.AsyncClient) -> None:
     user = await register(client)
-    r = await client.patch("/api/v1/me", headers=user.headers,
-                           json={"interests": [f"odd hobby {i}" for i in range(6)]})
+    r = await client.patch(
+        "/api/v1/me", headers=user.headers, json={"interests": [f"odd hobby {i}" for i in range(6)]}
+    )
     assert r.status_code == 422 and r.json()["code"] == "too_many_free_tags"
 
 
@@ -79,8 +83,9 @@ async def test_location_changes_are_rate_limited(client: httpx.AsyncClient) -> N
     user = await register(client)
     statuses = []
     for i in range(11):
-        r = await client.patch("/api/v1/me", headers=user.headers,
-                               json={"location": {"lat": 31 + i / 100, "lon": 121}})
+        r = await client.patch(
+            "/api/v1/me", headers=user.headers, json={"location": {"lat": 31 + i / 100, "lon": 121}}
+        )
         statuses.append(r.status_code)
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
 
@@ -91,8 +96,18 @@ async def test_public_profile_shows_bucket_not_distance(client: httpx.AsyncClien
     assert r.status_code == 200
     body = r.json()
     assert body["distance"] == "under_5km"
-    assert set(body) == {"id", "display_name", "age", "gender", "bio", "interests", "languages",
-                         "city", "distance", "active"}
+    assert set(body) == {
+        "id",
+        "display_name",
+        "age",
+        "gender",
+        "bio",
+        "interests",
+        "languages",
+        "city",
+        "distance",
+        "active",
+    }
     assert "email" not in json.dumps(body)
 
 

@@ -12,9 +12,9 @@ from rapport.accounts.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from rapport.kit.http import DbSession
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=STANDARD_PROBLEMS)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -27,7 +27,9 @@ async def register(
 
 
 @router.post("/login")
-async def login(body: LoginRequest, session: DbSession, accounts: Accounts, client: Client) -> TokenPair:
+async def login(
+    body: LoginRequest, session: DbSession, accounts: Accounts, client: Client
+) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
     return await accounts.login(session, body.email, body.password, client)
 

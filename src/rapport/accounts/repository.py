@@ -61,7 +61,9 @@ async def revoke_user_sessions(
 
 async def delete_user_tokens(session: AsyncSession, user_id: uuid.UUID) -> int:
     sessions = select(AuthSession.id).where(AuthSession.user_id == user_id).scalar_subquery()
-    tokens = await session.execute(delete(RefreshToken).where(RefreshToken.session_id.in_(sessions)))
+    tokens = await session.execute(
+        delete(RefreshToken).where(RefreshToken.session_id.in_(sessions))
+    )
     result = await session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
     return int(getattr(tokens, "rowcount", 0) or 0) + int(getattr(result, "rowcount", 0) or 0)
 

@@ -52,8 +52,11 @@ class AccountService:
         """Create an account and log it in; the same email cannot register twice."""
         s = self.settings
         await enforce(
-            self.limiter, f"register:ip:{client.ip}", s.register_max_per_ip,
-            s.register_ip_window_s, "registrations from this address",
+            self.limiter,
+            f"register:ip:{client.ip}",
+            s.register_max_per_ip,
+            s.register_ip_window_s,
+            "registrations from this address",
         )
         email = email.strip().lower()
         if await repo.user_by_email(session, email) is not None:
@@ -63,7 +66,9 @@ class AccountService:
         try:
             await session.flush()
         except IntegrityError as exc:
-            raise Conflict("An account with this email already exists.", code="email_taken") from exc
+            raise Conflict(
+                "An account with this email already exists.", code="email_taken"
+            ) from exc
         emit(session, "user.registered", {"user_id": str(user.id), "locale": locale})
         return user, await self._open_session(session, user, client)
 
@@ -75,8 +80,11 @@ class AccountService:
         email = email.strip().lower()
         account_key = f"login:acct:{email}"
         await enforce(
-            self.limiter, f"login:ip:{client.ip}", s.login_max_attempts_per_ip,
-            s.login_ip_window_s, "login attempts from this address",
+            self.limiter,
+            f"login:ip:{client.ip}",
+            s.login_max_attempts_per_ip,
+            s.login_ip_window_s,
+            "login attempts from this address",
         )
         wait = await self.limiter.peek(
             account_key, s.login_max_failures_per_account, s.login_account_window_s
@@ -90,12 +98,14 @@ class AccountService:
         user = await repo.user_by_email(session, email)
         if user is None or user.password_hash is None:
             await self.hasher.burn(password)
-            await self.limiter.hit(account_key, s.login_max_failures_per_account,
-                                   s.login_account_window_s)
+            await self.limiter.hit(
+                account_key, s.login_max_failures_per_account, s.login_account_window_s
+            )
             raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
         if not await self.hasher.verify(user.password_hash, password):
-            await self.limiter.hit(account_key, s.login_max_failures_per_account,
-                                   s.login_account_window_s)
+            await self.limiter.hit(
+                account_key, s.login_max_failures_per_account, s.login_account_window_s
+            )
             raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
         if user.status == "banned":
             raise Forbidden("This account is suspended.", code="account_banned")
@@ -158,8 +168,10 @@ class AccountService:
 
     async def verify_password(self, session: AsyncSession, user_id: uuid.UUID, pw: str) -> None:
         user = await repo.user_by_id(session, user_id)
-        if user is None or user.password_hash is None or not await self.hasher.verify(
-            user.password_hash, pw
+        if (
+            user is None
+            or user.password_hash is None
+            or not await self.hasher.verify(user.password_hash, pw)
         ):
             raise Forbidden("Password confirmation failed.", code="password_mismatch")
 
@@ -207,8 +219,11 @@ class AccountService:
         emit(
             session,
             "auth.sessions_revoked",
-            {"user_id": str(user_id), "session_ids": [str(i) for i in session_ids],
-             "reason": reason},
+            {
+                "user_id": str(user_id),
+                "session_ids": [str(i) for i in session_ids],
+                "reason": reason,
+            },
         )
 
 

@@ -45,8 +45,12 @@ async def seed(
     from rapport.accounts.service import AccountService
 
     rt = build_runtime(settings)
-    codec = TokenCodec(settings.secret_key.get_secret_value(), audience=settings.jwt_audience,
-                       issuer=settings.jwt_issuer, ttl_s=settings.access_token_ttl_s)
+    codec = TokenCodec(
+        settings.secret_key.get_secret_value(),
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        ttl_s=settings.access_token_ttl_s,
+    )
     # Seeding registers many accounts from one address on purpose: lift that one limit.
     seeding = settings.model_copy(update={"register_max_per_ip": 1_000_000})
     accounts = AccountService(seeding, rt.hasher, rt.limiter, codec)
@@ -62,12 +66,16 @@ async def seed(
                     on_progress()
                     continue
                 user, _ = await accounts.register(
-                    session, person["email"], password, SEED_CLIENT, "zh-CN"
-                    if any("\u4e00" <= ch <= "\u9fff" for ch in person["bio"]) else "en",
+                    session,
+                    person["email"],
+                    password,
+                    SEED_CLIENT,
+                    "zh-CN" if any("\u4e00" <= ch <= "\u9fff" for ch in person["bio"]) else "en",
                 )
                 ids[person["key"]] = user.id
-                await profiles.update(session, user.id, _profile_patch(person), settings,
-                                      rt.limiter)
+                await profiles.update(
+                    session, user.id, _profile_patch(person), settings, rt.limiter
+                )
                 result.created += 1
             on_progress()
         first, second, third = (p["key"] for p in people[:3])
@@ -76,10 +84,15 @@ async def seed(
             outcome = await matching.like(session, ids[third], ids[first], rt.limiter)
             result.matches = int(outcome.matched)
         result.logins = [
-            Login(people[0]["email"], f"{people[0]['display_name']}: has a match, "
-                                      f"and {people[1]['display_name']} in discovery"),
-            Login(people[1]["email"], f"{people[1]['display_name']}: like "
-                                      f"{people[0]['display_name']} back to match"),
+            Login(
+                people[0]["email"],
+                f"{people[0]['display_name']}: has a match, "
+                f"and {people[1]['display_name']} in discovery",
+            ),
+            Login(
+                people[1]["email"],
+                f"{people[1]['display_name']}: like {people[0]['display_name']} back to match",
+            ),
         ]
         _ = second
     finally:

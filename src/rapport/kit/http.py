@@ -11,6 +11,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -85,8 +86,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "")),
-             "type": str(e.get("type", ""))}
+            {
+                "field": _field(e.get("loc", ())),
+                "message": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors})) or "request"
@@ -94,8 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
-                403: "forbidden"}.get(exc.status_code, "http_error")
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+        }.get(exc.status_code, "http_error")
         response = problem(exc.status_code, code, str(exc.detail))
         if exc.headers:
             response.headers.update(exc.headers)
@@ -105,3 +113,50 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem(500, "internal_error", "Something went wrong on our side.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, plus a stable machine-readable ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+    retry_after_s: int | None = None
+
+
+_PROBLEM_TEXT = {
+    400: "Bad request",
+    401: "Not signed in, or the token is invalid, expired or revoked",
+    403: "Not allowed",
+    404: "Not found, or not visible to you",
+    409: "Conflict",
+    422: "Invalid input (errors name the fields)",
+    429: "Rate limited (see Retry-After)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting problem JSON for the given statuses."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        s: {
+            "description": _PROBLEM_TEXT[s],
+            "model": Problem,
+            "content": {PROBLEM: {"schema": schema}},
+        }
+        for s in statuses
+    }
+
+
+STANDARD_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 429)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from rapport.accounts.deps import CurrentUser
-from rapport.kit.http import DbSession, RuntimeDep
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession, RuntimeDep
 from rapport.matching import service
 from rapport.matching.schemas import (
     Blocked,
@@ -19,7 +19,7 @@ from rapport.matching.schemas import (
     Unmatched,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["matching"])
+router = APIRouter(prefix="/api/v1", tags=["matching"], responses=STANDARD_PROBLEMS)
 
 
 @router.get("/discover")
@@ -35,7 +35,9 @@ async def discover(
 
 
 @router.post("/users/{user_id}/like")
-async def like(user_id: uuid.UUID, session: DbSession, me: CurrentUser, rt: RuntimeDep) -> LikeResult:
+async def like(
+    user_id: uuid.UUID, session: DbSession, me: CurrentUser, rt: RuntimeDep
+) -> LikeResult:
     """Like a user. When they already liked you, the match and its conversation are created."""
     return await service.like(session, me.user_id, user_id, rt.limiter)
 

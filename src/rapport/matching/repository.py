@@ -20,8 +20,9 @@ async def lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     low, high = ordered(a, b)
-    key = int.from_bytes(hashlib.blake2b(low.bytes + high.bytes, digest_size=8).digest(), "big",
-                         signed=True)
+    key = int.from_bytes(
+        hashlib.blake2b(low.bytes + high.bytes, digest_size=8).digest(), "big", signed=True
+    )
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
@@ -35,9 +36,7 @@ async def swiped_by(session: AsyncSession, user_id: uuid.UUID) -> set[uuid.UUID]
 
 async def match_between(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> Match | None:
     low, high = ordered(a, b)
-    return await session.scalar(
-        select(Match).where(Match.user_low == low, Match.user_high == high)
-    )
+    return await session.scalar(select(Match).where(Match.user_low == low, Match.user_high == high))
 
 
 async def get_match(session: AsyncSession, match_id: uuid.UUID) -> Match | None:

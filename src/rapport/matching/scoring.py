@@ -8,8 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-WEIGHTS = {"interests": 0.45, "preference": 0.15, "language": 0.15, "activity": 0.15,
-           "distance": 0.10}
+WEIGHTS = {
+    "interests": 0.45,
+    "preference": 0.15,
+    "language": 0.15,
+    "activity": 0.15,
+    "distance": 0.10,
+}
 UNKNOWN_DISTANCE = 0.3
 
 
@@ -86,13 +91,16 @@ def score(
     interests, shared = interest_part(viewer.interests, other.interests, freq, n)
     parts = {
         "interests": interests,
-        "preference": (fit(other.age, viewer.age_min, viewer.age_max)
-                       + fit(viewer.age, other.age_min, other.age_max)) / 2,
+        "preference": (
+            fit(other.age, viewer.age_min, viewer.age_max)
+            + fit(viewer.age, other.age_min, other.age_max)
+        )
+        / 2,
         "language": language_part(viewer.languages, other.languages),
         "activity": activity_part(last_active, now),
         "distance": distance_part(km, max_km),
     }
     total = 100 * sum(WEIGHTS[k] * v for k, v in parts.items())
-    return Score(total=round(total, 2), parts={k: round(v, 3) for k, v in parts.items()},
-                 shared=shared)
-
+    return Score(
+        total=round(total, 2), parts={k: round(v, 3) for k, v in parts.items()}, shared=shared
+    )

@@ -43,7 +43,10 @@ def _side(p: Profile, interests: list[str]) -> scoring.Side:
 
 def _summaries(shared: list[dict[str, str]]) -> tuple[str, str]:
     if not shared:
-        return "New to each other: a chance to discover something.", "还没有共同兴趣，正好互相发现。"
+        return (
+            "New to each other: a chance to discover something.",
+            "还没有共同兴趣，正好互相发现。",
+        )
     en = [s["en"] for s in shared[:3]]
     zh = [s["zh"] for s in shared[:3]]
     en_list = en[0] if len(en) == 1 else ", ".join(en[:-1]) + " and " + en[-1]
@@ -90,8 +93,10 @@ async def discover(
                 profile=card,
                 score=s.total,
                 explanation=Explanation(
-                    shared_interests=profiles.labels(s.shared), parts=s.parts,
-                    summary_en=en, summary_zh=zh,
+                    shared_interests=profiles.labels(s.shared),
+                    parts=s.parts,
+                    summary_en=en,
+                    summary_zh=zh,
                 ),
             )
         )
@@ -101,15 +106,17 @@ async def discover(
 
 async def _match_out(session: AsyncSession, me: uuid.UUID, match: Match) -> MatchOut | None:
     peer_id = match.peer_of(me)
-    viewer = (await profiles.profiles_of(session, [me]) or [None])[0]
+    viewer = await profiles.profile_of(session, me)
     peer = await profiles.profiles_of(session, [peer_id])
     cards = await profiles.cards(session, viewer, peer)
     if peer_id not in cards:
         return None
     conv = (await chat.conversations_for_matches(session, [match.id])).get(match.id)
     return MatchOut(
-        id=match.id, created_at=match.created_at,
-        conversation_id=conv.id if conv else None, peer=cards[peer_id],
+        id=match.id,
+        created_at=match.created_at,
+        conversation_id=conv.id if conv else None,
+        peer=cards[peer_id],
     )
 
 
@@ -141,8 +148,11 @@ async def like(
         emit(
             session,
             "match.created",
-            {"match_id": str(match.id), "conversation_id": str(conv.id),
-             "user_ids": [str(low), str(high)]},
+            {
+                "match_id": str(match.id),
+                "conversation_id": str(conv.id),
+                "user_ids": [str(low), str(high)],
+            },
         )
     if match.ended_at is not None:
         return LikeResult(liked=True, matched=False)
@@ -166,13 +176,14 @@ async def list_matches(session: AsyncSession, me: uuid.UUID) -> list[MatchOut]:
         return []
     hidden = await moderation.hidden_from(session, me)
     matches = [m for m in matches if m.peer_of(me) not in hidden]
-    viewer = (await profiles.profiles_of(session, [me]) or [None])[0]
+    viewer = await profiles.profile_of(session, me)
     peers = await profiles.profiles_of(session, [m.peer_of(me) for m in matches])
     cards = await profiles.cards(session, viewer, peers)
     convs = await chat.conversations_for_matches(session, [m.id for m in matches])
     return [
         MatchOut(
-            id=m.id, created_at=m.created_at,
+            id=m.id,
+            created_at=m.created_at,
             conversation_id=convs[m.id].id if m.id in convs else None,
             peer=cards[m.peer_of(me)],
         )
@@ -189,8 +200,12 @@ async def _end(session: AsyncSession, match: Match, by: uuid.UUID, reason: str) 
     emit(
         session,
         "match.ended",
-        {"match_id": str(match.id), "user_ids": [str(match.user_low), str(match.user_high)],
-         "ended_by": str(by), "reason": reason},
+        {
+            "match_id": str(match.id),
+            "user_ids": [str(match.user_low), str(match.user_high)],
+            "ended_by": str(by),
+            "reason": reason,
+        },
     )
 
 
@@ -220,14 +235,21 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, obj
     """Swipes made and matches held."""
     return {
         "swipes": [
-            {"target_id": str(s.target_id), "action": s.action, "created_at": s.created_at.isoformat()}
+            {
+                "target_id": str(s.target_id),
+                "action": s.action,
+                "created_at": s.created_at.isoformat(),
+            }
             for s in await repo.swipes_made(session, user_id)
         ],
         "matches": [
-            {"id": str(m.id), "peer_id": str(m.peer_of(user_id)),
-             "created_at": m.created_at.isoformat(),
-             "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-             "end_reason": m.end_reason}
+            {
+                "id": str(m.id),
+                "peer_id": str(m.peer_of(user_id)),
+                "created_at": m.created_at.isoformat(),
+                "ended_at": m.ended_at.isoformat() if m.ended_at else None,
+                "end_reason": m.end_reason,
+            }
             for m in await repo.matches_of(session, user_id, active=False)
         ],
     }

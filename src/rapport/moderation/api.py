@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from rapport.accounts.deps import CurrentUser
-from rapport.kit.http import DbSession
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession
 from rapport.matching import service as matching
 from rapport.moderation import service
 from rapport.moderation.schemas import ReportCreate, ReportReceipt
 
-router = APIRouter(prefix="/api/v1", tags=["moderation"])
+router = APIRouter(prefix="/api/v1", tags=["moderation"], responses=STANDARD_PROBLEMS)
 
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED)
@@ -22,5 +22,6 @@ async def create_report(body: ReportCreate, session: DbSession, me: CurrentUser)
     )
     if body.block:
         await matching.block(session, me.user_id, body.user_id)
-    return ReportReceipt(id=report.id, status="open", created_at=report.created_at,
-                         blocked=body.block)
+    return ReportReceipt(
+        id=report.id, status="open", created_at=report.created_at, blocked=body.block
+    )

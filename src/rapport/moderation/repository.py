@@ -12,12 +12,14 @@ from rapport.moderation.models import Block, Report
 
 async def block_exists_between(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
     row = await session.scalar(
-        select(Block.blocker_id).where(
+        select(Block.blocker_id)
+        .where(
             or_(
                 (Block.blocker_id == a) & (Block.blocked_id == b),
                 (Block.blocker_id == b) & (Block.blocked_id == a),
             )
-        ).limit(1)
+        )
+        .limit(1)
     )
     return row is not None
 

@@ -9,8 +9,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ReportReason = Literal[
-    "harassment", "sexual_content", "scam", "spam", "fake_profile", "underage",
-    "hate", "violence", "self_harm", "off_platform", "other",
+    "harassment",
+    "sexual_content",
+    "scam",
+    "spam",
+    "fake_profile",
+    "underage",
+    "hate",
+    "violence",
+    "self_harm",
+    "off_platform",
+    "other",
 ]
 
 

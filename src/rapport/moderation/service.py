@@ -36,7 +36,9 @@ async def add_block(session: AsyncSession, blocker: uuid.UUID, blocked: uuid.UUI
     return True
 
 
-async def ensure_reportable(session: AsyncSession, reporter: uuid.UUID, reported: uuid.UUID) -> None:
+async def ensure_reportable(
+    session: AsyncSession, reporter: uuid.UUID, reported: uuid.UUID
+) -> None:
     """A report names an existing account other than the reporter."""
     if reporter == reported:
         raise BadRequest("You cannot report yourself.", code="self_action")
@@ -67,8 +69,12 @@ async def create_report(
     emit(
         session,
         "report.created",
-        {"report_id": str(report.id), "reporter_id": str(reporter),
-         "reported_user_id": str(reported), "reason": reason},
+        {
+            "report_id": str(report.id),
+            "reporter_id": str(reporter),
+            "reported_user_id": str(reported),
+            "reason": reason,
+        },
     )
     return report
 
@@ -81,8 +87,14 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
             for b in await repo.blocks_made(session, user_id)
         ],
         "reports": [
-            {"id": str(r.id), "reported_user_id": str(r.reported_user_id), "reason": r.reason,
-             "details": r.details, "status": r.status, "created_at": r.created_at.isoformat()}
+            {
+                "id": str(r.id),
+                "reported_user_id": str(r.reported_user_id),
+                "reason": r.reason,
+                "details": r.details,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+            }
             for r in await repo.reports_made(session, user_id)
         ],
     }

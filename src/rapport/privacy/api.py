@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from rapport.accounts.deps import Accounts, CurrentUser
 from rapport.accounts.schemas import PasswordConfirmation
-from rapport.kit.http import DbSession
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession
 from rapport.privacy import service
 
-router = APIRouter(prefix="/api/v1/me", tags=["privacy"])
+router = APIRouter(prefix="/api/v1/me", tags=["privacy"], responses=STANDARD_PROBLEMS)
 
 
 class Erased(BaseModel):

@@ -34,14 +34,21 @@ async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
     return {
         "exported_at": clock.now().isoformat(),
         "account": {
-            "id": str(user.id), "email": user.email, "locale": user.locale,
-            "status": user.status, "created_at": user.created_at.isoformat(),
+            "id": str(user.id),
+            "email": user.email,
+            "locale": user.locale,
+            "status": user.status,
+            "created_at": user.created_at.isoformat(),
             "last_active_at": user.last_active_at.isoformat(),
             "sessions": [
-                {"id": str(s.id), "created_at": s.created_at.isoformat(),
-                 "last_used_at": s.last_used_at.isoformat(), "ip": s.ip,
-                 "user_agent": s.user_agent,
-                 "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None}
+                {
+                    "id": str(s.id),
+                    "created_at": s.created_at.isoformat(),
+                    "last_used_at": s.last_used_at.isoformat(),
+                    "ip": s.ip,
+                    "user_agent": s.user_agent,
+                    "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+                }
                 for s in sessions
             ],
         },
@@ -62,13 +69,18 @@ async def erase(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     removed |= await chat.erase_for(session, user_id)
     removed |= await moderation.erase_for(session, user_id)
     removed |= await profiles.erase_for(session, user_id)
-    removed["sessions_and_tokens_deleted"] = await accounts_repo.delete_user_tokens(session, user_id)
+    removed["sessions_and_tokens_deleted"] = await accounts_repo.delete_user_tokens(
+        session, user_id
+    )
     user.email = None
     user.password_hash = None
     user.status = "erased"
     user.erased_at = clock.now()
     removed["account_credentials_deleted"] = 1
     emit(session, "user.erased", {"user_id": str(user_id)})
-    emit(session, "auth.sessions_revoked",
-         {"user_id": str(user_id), "session_ids": [], "reason": "account_erased"})
+    emit(
+        session,
+        "auth.sessions_revoked",
+        {"user_id": str(user_id), "session_ids": [], "reason": "account_erased"},
+    )
     return removed

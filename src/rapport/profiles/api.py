@@ -7,12 +7,18 @@ import uuid
 from fastapi import APIRouter
 
 from rapport.accounts.deps import CurrentUser
-from rapport.kit.http import DbSession, RuntimeDep
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession, RuntimeDep
 from rapport.profiles import service
-from rapport.profiles.schemas import InterestLabel, MyProfile, ProfileUpdate, PublicProfile, TaxonomyOut
+from rapport.profiles.schemas import (
+    InterestLabel,
+    MyProfile,
+    ProfileUpdate,
+    PublicProfile,
+    TaxonomyOut,
+)
 from rapport.profiles.taxonomy import taxonomy
 
-router = APIRouter(prefix="/api/v1", tags=["profiles"])
+router = APIRouter(prefix="/api/v1", tags=["profiles"], responses=STANDARD_PROBLEMS)
 
 
 @router.get("/me")

@@ -18,7 +18,8 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> Profile | None:
 
 async def interests_of(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
     rows = await session.scalars(
-        select(ProfileInterest.tag).where(ProfileInterest.user_id == user_id)
+        select(ProfileInterest.tag)
+        .where(ProfileInterest.user_id == user_id)
         .order_by(ProfileInterest.tag)
     )
     return list(rows)
@@ -57,8 +58,12 @@ async def tag_frequencies(session: AsyncSession, tags: Collection[str]) -> dict[
 
 
 async def count_visible(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Profile)
-                                    .where(Profile.hidden.is_(False))) or 0)
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Profile).where(Profile.hidden.is_(False))
+        )
+        or 0
+    )
 
 
 async def candidates(
@@ -106,4 +111,3 @@ async def delete_profile(session: AsyncSession, user_id: uuid.UUID) -> int:
     n = await session.execute(delete(ProfileInterest).where(ProfileInterest.user_id == user_id))
     p = await session.execute(delete(Profile).where(Profile.user_id == user_id))
     return int(getattr(n, "rowcount", 0) or 0) + int(getattr(p, "rowcount", 0) or 0)
-

@@ -23,7 +23,7 @@ class Seeking(BaseModel):
     def _range(self) -> Seeking:
         if self.age_min > self.age_max:
             raise ValueError("age_min must not exceed age_max")
-        self.genders = sorted(set(self.genders))  # type: ignore[assignment]
+        self.genders = sorted(set(self.genders))
         return self
 
 
@@ -121,7 +121,9 @@ class PublicProfile(BaseModel):
     interests: list[InterestLabel]
     languages: list[str]
     city: str | None
-    distance: str | None = Field(description="A distance bucket such as 'under_10km', never a number")
+    distance: str | None = Field(
+        description="A distance bucket such as 'under_10km', never a number"
+    )
     active: Literal["today", "this_week", "earlier"]
 
 

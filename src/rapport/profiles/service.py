@@ -58,7 +58,7 @@ def seeking_of(p: Profile) -> Seeking | None:
     genders = [g for g, bit in GENDER_BITS.items() if p.seeking_mask & bit]
     if not genders:
         return None
-    return Seeking(genders=genders, age_min=p.age_min, age_max=p.age_max)  # type: ignore[arg-type]
+    return Seeking(genders=genders, age_min=p.age_min, age_max=p.age_max)
 
 
 def labels(tags: Sequence[str]) -> list[InterestLabel]:
@@ -105,14 +105,15 @@ async def my_profile(session: AsyncSession, user_id: uuid.UUID, settings: Settin
         display_name=p.display_name,
         birth_date=p.birth_date,
         age=age_on(p.birth_date, clock.today()) if p.birth_date else None,
-        gender=p.gender,  # type: ignore[arg-type]
+        gender=p.gender,
         seeking=seeking_of(p),
         bio=p.bio,
         interests=labels(await repo.interests_of(session, user_id)),
         languages=list(p.languages),
         city=p.city,
         location=LocationOut(
-            set=p.lat is not None, precision_km=settings.location_grid_km,
+            set=p.lat is not None,
+            precision_km=settings.location_grid_km,
             updated_at=p.location_updated_at,
         ),
         complete=is_complete(p),
@@ -161,14 +162,18 @@ async def update(
         await repo.replace_interests(session, user_id, normalise_interests(patch.interests or []))
     if "location" in fields:
         await enforce(
-            limiter, f"location:{user_id}", settings.location_updates_per_hour, 3600,
+            limiter,
+            f"location:{user_id}",
+            settings.location_updates_per_hour,
+            3600,
             "location changes",
         )
         if patch.location is None:
             p.lat = p.lon = None
         else:
-            p.lat, p.lon = geo.snap(patch.location.lat, patch.location.lon,
-                                    settings.location_grid_km)
+            p.lat, p.lon = geo.snap(
+                patch.location.lat, patch.location.lon, settings.location_grid_km
+            )
         p.location_updated_at = clock.now()
     if "locale" in fields and patch.locale is not None:
         await accounts.set_locale(session, user_id, patch.locale)
@@ -204,13 +209,14 @@ async def cards(
         status, last_active = activity.get(p.user_id, ("missing", now))
         if status != "active" or not is_complete(p):
             continue
-        assert p.display_name and p.birth_date and p.gender
+        if p.display_name is None or p.birth_date is None or p.gender is None:
+            continue  # unreachable after is_complete; narrows the types
         km = distance_between(viewer, p) if viewer is not None else None
         out[p.user_id] = PublicProfile(
             id=p.user_id,
             display_name=p.display_name,
             age=age_on(p.birth_date, now.date()),
-            gender=p.gender,  # type: ignore[arg-type]
+            gender=p.gender,
             bio=p.bio,
             interests=labels(interests[p.user_id]),
             languages=list(p.languages),
@@ -240,7 +246,9 @@ async def visible_profile(
     return card
 
 
-async def require_visible(session: AsyncSession, viewer_id: uuid.UUID, target_id: uuid.UUID) -> None:
+async def require_visible(
+    session: AsyncSession, viewer_id: uuid.UUID, target_id: uuid.UUID
+) -> None:
     """Raise 404 unless ``viewer`` may see ``target``'s profile."""
     await visible_profile(session, viewer_id, target_id)
 
@@ -280,6 +288,11 @@ async def candidates(
     return viewer, found
 
 
+async def profile_of(session: AsyncSession, user_id: uuid.UUID) -> Profile | None:
+    """The user's profile row, if any."""
+    return await repo.get(session, user_id)
+
+
 async def profiles_of(session: AsyncSession, ids: Collection[uuid.UUID]) -> list[Profile]:
     """Profile rows of ``ids`` (missing ones skipped)."""
     return await repo.profiles_by_ids(session, ids)
@@ -306,7 +319,7 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
         "display_name": p.display_name,
         "birth_date": p.birth_date.isoformat() if p.birth_date else None,
         "gender": p.gender,
-        "seeking": seeking_of(p).model_dump() if seeking_of(p) else None,
+        "seeking": seeking.model_dump() if (seeking := seeking_of(p)) else None,
         "bio": p.bio,
         "interests": await repo.interests_of(session, user_id),
         "languages": p.languages,

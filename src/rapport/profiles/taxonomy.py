@@ -64,7 +64,7 @@ class Taxonomy:
             if key and key in self._lookup:
                 return self._lookup[key]
         if norm.startswith(FREE_PREFIX):
-            norm = norm[len(FREE_PREFIX):].strip()
+            norm = norm[len(FREE_PREFIX) :].strip()
         return f"{FREE_PREFIX}{norm[:32]}" if norm else None
 
     def label(self, tag_id: str) -> dict[str, str]:

@@ -1,0 +1,62 @@
+"""No IDOR: for every route that takes an object id, a user who may not touch that object gets
+404 or 403, and the object is unchanged. A new id-taking route fails this test until it is
+added to the matrix."""
+
+from __future__ import annotations
+
+import httpx
+
+from rapport.app import create_app
+from tests.factories import create_pair, create_user, match
+
+# (method, path template) -> how the outsider calls it
+MATRIX = {
+    ("GET", "/api/v1/users/{user_id}"),
+    ("POST", "/api/v1/users/{user_id}/like"),
+    ("POST", "/api/v1/users/{user_id}/pass"),
+    ("POST", "/api/v1/users/{user_id}/block"),
+    ("DELETE", "/api/v1/matches/{match_id}"),
+}
+
+
+def test_matrix_covers_every_id_route() -> None:
+    paths = create_app().openapi()["paths"]
+    routes = {
+        (method.upper(), path) for path, ops in paths.items() if "{" in path for method in ops
+    }
+    assert routes == MATRIX
+
+
+async def test_outsider_cannot_touch_foreign_objects(client: httpx.AsyncClient) -> None:
+    a, b = await create_pair(client)
+    m = await match(client, a, b)
+    outsider = await create_user(client, display_name="Eve")
+    # Eve blocks-by-being-blocked: Ann blocked her, so Ann's profile is off-limits to Eve.
+    await client.post(f"/api/v1/users/{outsider.id}/block", headers=a.headers)
+    calls = {
+        ("GET", "/api/v1/users/{user_id}"): f"/api/v1/users/{a.id}",
+        ("POST", "/api/v1/users/{user_id}/like"): f"/api/v1/users/{a.id}/like",
+        ("POST", "/api/v1/users/{user_id}/pass"): f"/api/v1/users/{a.id}/pass",
+        ("DELETE", "/api/v1/matches/{match_id}"): f"/api/v1/matches/{m['id']}",
+    }
+    for (method, _), url in calls.items():
+        r = await client.request(method, url, headers=outsider.headers)
+        assert r.status_code in (403, 404), (method, url, r.status_code)
+    # The match between Ann and Ben is intact for both.
+    for user in (a, b):
+        assert [
+            x["id"] for x in (await client.get("/api/v1/matches", headers=user.headers)).json()
+        ] == [m["id"]]
+    # Blocking is allowed on anyone (it only protects the caller) but never ends others' matches.
+    r = await client.post(f"/api/v1/users/{a.id}/block", headers=outsider.headers)
+    assert r.status_code == 200
+    assert [x["id"] for x in (await client.get("/api/v1/matches", headers=b.headers)).json()] == [
+        m["id"]
+    ]
+
+
+async def test_anonymous_calls_are_refused(client: httpx.AsyncClient) -> None:
+    a, _ = await create_pair(client)
+    for method, path in MATRIX:
+        url = path.replace("{user_id}", str(a.id)).replace("{match_id}", str(a.id))
+        assert (await client.request(method, url)).status_code == 401
