@@ -16,6 +16,8 @@ MATRIX = {
     ("POST", "/api/v1/users/{user_id}/pass"),
     ("POST", "/api/v1/users/{user_id}/block"),
     ("DELETE", "/api/v1/matches/{match_id}"),
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"),
 }
 
 
@@ -38,9 +40,20 @@ async def test_outsider_cannot_touch_foreign_objects(client: httpx.AsyncClient) 
         ("POST", "/api/v1/users/{user_id}/like"): f"/api/v1/users/{a.id}/like",
         ("POST", "/api/v1/users/{user_id}/pass"): f"/api/v1/users/{a.id}/pass",
         ("DELETE", "/api/v1/matches/{match_id}"): f"/api/v1/matches/{m['id']}",
+        (
+            "GET",
+            "/api/v1/conversations/{conversation_id}/messages",
+        ): f"/api/v1/conversations/{m['conversation_id']}/messages",
+        (
+            "POST",
+            "/api/v1/conversations/{conversation_id}/messages",
+        ): f"/api/v1/conversations/{m['conversation_id']}/messages",
     }
+    payload = {"client_msg_id": "outsider-01", "body": "hi"}
     for (method, _), url in calls.items():
-        r = await client.request(method, url, headers=outsider.headers)
+        r = await client.request(
+            method, url, headers=outsider.headers, json=payload if method == "POST" else None
+        )
         assert r.status_code in (403, 404), (method, url, r.status_code)
     # The match between Ann and Ben is intact for both.
     for user in (a, b):
@@ -58,5 +71,9 @@ async def test_outsider_cannot_touch_foreign_objects(client: httpx.AsyncClient) 
 async def test_anonymous_calls_are_refused(client: httpx.AsyncClient) -> None:
     a, _ = await create_pair(client)
     for method, path in MATRIX:
-        url = path.replace("{user_id}", str(a.id)).replace("{match_id}", str(a.id))
+        url = (
+            path.replace("{user_id}", str(a.id))
+            .replace("{match_id}", str(a.id))
+            .replace("{conversation_id}", str(a.id))
+        )
         assert (await client.request(method, url)).status_code == 401

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from rapport import __version__
 from rapport.accounts.api import router as auth_router
+from rapport.chat.api import router as chat_router
 from rapport.config import Settings, get_settings
 from rapport.kit.http import RuntimeDep, install_error_handlers, problem
 from rapport.kit.logging import configure_logging
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         auth_router,
         profiles_router,
         matching_router,
+        chat_router,
         moderation_router,
         privacy_router,
     ):

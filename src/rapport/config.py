@@ -36,13 +36,13 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19456, ge=19456)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    login_max_failures_per_account: int = 5
-    login_account_window_s: int = 900
-    login_max_attempts_per_ip: int = 30
-    login_ip_window_s: int = 300
-    register_max_per_ip: int = 10
-    register_ip_window_s: int = 3600
-    location_updates_per_hour: int = 10
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_account_window_s: int = Field(default=900, ge=1)
+    login_max_attempts_per_ip: int = Field(default=30, ge=1)
+    login_ip_window_s: int = Field(default=300, ge=1)
+    register_max_per_ip: int = Field(default=10, ge=1)
+    register_ip_window_s: int = Field(default=3600, ge=1)
+    location_updates_per_hour: int = Field(default=10, ge=1)
     trusted_proxies: list[str] = Field(default_factory=list)
 
     location_grid_km: float = Field(default=2.0, ge=0.5, le=50)

@@ -149,7 +149,9 @@ class AccountService:
         else:
             await repo.revoke_session(session, principal.session_id, now, "logout")
             ids = [principal.session_id]
-        self._announce_revoked(session, principal.user_id, ids, "logout")
+        self._announce_revoked(
+            session, principal.user_id, ids, "logout_all" if everywhere else "logout"
+        )
         return len(ids)
 
     async def authenticate(self, session: AsyncSession, token: str) -> Principal:
@@ -167,6 +169,15 @@ class AccountService:
         return Principal(user_id=claims.user_id, session_id=claims.session_id)
 
     async def verify_password(self, session: AsyncSession, user_id: uuid.UUID, pw: str) -> None:
+        """Re-check the password before a destructive action (limited like logins)."""
+        s = self.settings
+        await enforce(
+            self.limiter,
+            f"confirm:{user_id}",
+            s.login_max_failures_per_account,
+            s.login_account_window_s,
+            "password confirmations",
+        )
         user = await repo.user_by_id(session, user_id)
         if (
             user is None

@@ -55,5 +55,6 @@ class Message(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="text")
     body: Mapped[str] = mapped_column(Text, default="")
+    reply_to_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     redacted_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.chat.models import Conversation, ConversationMember, Message
@@ -47,12 +47,12 @@ async def messages_in(
     return list(rows)
 
 
-async def context_window(
-    session: AsyncSession, conversation_id: uuid.UUID, lo: int, hi: int
+async def messages_at(
+    session: AsyncSession, conversation_id: uuid.UUID, seqs: Collection[int]
 ) -> list[Message]:
     rows = await session.scalars(
         select(Message)
-        .where(Message.conversation_id == conversation_id, Message.seq.between(lo, hi))
+        .where(Message.conversation_id == conversation_id, Message.seq.in_(sorted(seqs)))
         .order_by(Message.seq)
     )
     return list(rows)
@@ -79,3 +79,118 @@ async def redact_sent(session: AsyncSession, user_id: uuid.UUID, at: datetime) -
         .values(body="", kind="deleted", redacted_at=at, client_msg_id=None, sender_id=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def by_client_id(
+    session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.sender_id == sender_id, Message.client_msg_id == client_msg_id
+        )
+    )
+
+
+async def get(session: AsyncSession, conversation_id: uuid.UUID) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def membership(
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
+) -> ConversationMember | None:
+    return await session.get(ConversationMember, (conversation_id, user_id))
+
+
+async def next_seq(session: AsyncSession, conversation_id: uuid.UUID) -> int | None:
+    """Atomically take the next seq of an open conversation (row lock on PostgreSQL)."""
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.closed_at.is_(None))
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(Conversation.last_seq)
+    )
+    return int(seq) if seq is not None else None
+
+
+async def message_in(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id)
+    )
+
+
+async def page(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    *,
+    after: int | None,
+    before: int | None,
+    limit: int,
+) -> list[Message]:
+    """Up to ``limit`` messages by seq: the oldest after ``after``, else the newest before
+    ``before`` (or the newest of all), always returned in ascending seq."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if after is not None:
+        stmt = stmt.where(Message.seq > after).order_by(Message.seq.asc())
+    else:
+        if before is not None:
+            stmt = stmt.where(Message.seq < before)
+        stmt = stmt.order_by(Message.seq.desc())
+    rows = list(await session.scalars(stmt.limit(limit)))
+    return sorted(rows, key=lambda m: m.seq)
+
+
+async def live_conversations_of(
+    session: AsyncSession, user_id: uuid.UUID
+) -> list[tuple[Conversation, ConversationMember]]:
+    rows = await session.execute(
+        select(Conversation, ConversationMember)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == user_id, Conversation.closed_at.is_(None))
+        .order_by(Conversation.last_seq.desc(), Conversation.created_at.desc())
+    )
+    return [(c, m) for c, m in rows]
+
+
+async def other_members(
+    session: AsyncSession, conversation_ids: Collection[uuid.UUID], user_id: uuid.UUID
+) -> dict[uuid.UUID, ConversationMember]:
+    if not conversation_ids:
+        return {}
+    rows = await session.scalars(
+        select(ConversationMember).where(
+            ConversationMember.conversation_id.in_(list(conversation_ids)),
+            ConversationMember.user_id != user_id,
+        )
+    )
+    return {m.conversation_id: m for m in rows}
+
+
+async def last_messages(
+    session: AsyncSession, conversations: Collection[Conversation]
+) -> dict[uuid.UUID, Message]:
+    wanted = [(c.id, c.last_seq) for c in conversations if c.last_seq > 0]
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(Message).where(
+            or_(*[(Message.conversation_id == cid) & (Message.seq == seq) for cid, seq in wanted])
+        )
+    )
+    return {m.conversation_id: m for m in rows}
+
+
+async def unread_count(
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, read_seq: int
+) -> int:
+    n = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.seq > read_seq,
+            or_(Message.sender_id.is_(None), Message.sender_id != user_id),
+        )
+    )
+    return int(n or 0)

@@ -1,4 +1,10 @@
-"""Chat: conversations and messages. (Real-time sending arrives with the messaging layer.)"""
+"""Chat: conversations and messages with per-conversation seq and idempotent sends.
+
+Delivery contract: a send is committed before it is acknowledged; the same
+``(sender, client_msg_id)`` returns the stored message (same id and seq) instead of a second
+row; seq is taken from the conversation row inside the insert transaction, so it increases
+without holes; fan-out (``message.created``) happens only after commit.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,15 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.chat import repository as repo
 from rapport.chat.models import Conversation, ConversationMember, Message
+from rapport.chat.schemas import ConversationOut, MessageOut, MessagePage, MessageSend
+from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.errors import Unprocessable
+from rapport.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 REPORT_CONTEXT = 5
 
@@ -43,16 +52,143 @@ async def conversations_for_matches(
     return await repo.by_matches(session, match_ids)
 
 
+def to_out(m: Message) -> MessageOut:
+    return MessageOut(
+        id=m.id,
+        conversation_id=m.conversation_id,
+        seq=m.seq,
+        sender_id=m.sender_id,
+        kind=m.kind,
+        body=m.body,
+        created_at=m.created_at,
+        client_msg_id=m.client_msg_id,
+        reply_to=m.reply_to_id,
+    )
+
+
 def message_view(m: Message) -> dict[str, Any]:
-    return {
-        "id": str(m.id),
-        "conversation_id": str(m.conversation_id),
-        "seq": m.seq,
-        "sender_id": str(m.sender_id) if m.sender_id else None,
-        "kind": m.kind,
-        "body": m.body,
-        "created_at": m.created_at.isoformat(),
-    }
+    return to_out(m).model_dump(mode="json")
+
+
+async def require_member(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
+    """The live conversation if ``user_id`` is a member; 404 otherwise (closed ones too)."""
+    conv = await repo.get(session, conversation_id)
+    if (
+        conv is None
+        or conv.closed_at is not None
+        or await repo.membership(session, conversation_id, user_id) is None
+    ):
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conv
+
+
+async def send(
+    session: AsyncSession, sender: uuid.UUID, conversation_id: uuid.UUID, payload: MessageSend
+) -> tuple[MessageOut, bool]:
+    """Store a message (or return the one already stored under its client_msg_id).
+
+    Returns ``(message, created)``; a retry of a committed send gets ``created=False``.
+    """
+    existing = await repo.by_client_id(session, sender, payload.client_msg_id)
+    if existing is not None:
+        return _same_send(existing, conversation_id), False
+    conv = await require_member(session, sender, conversation_id)
+    if (
+        payload.reply_to is not None
+        and await repo.message_in(session, conv.id, payload.reply_to) is None
+    ):
+        raise Unprocessable("reply_to is not a message of this conversation.", code="bad_reply_to")
+    try:
+        async with session.begin_nested():
+            seq = await repo.next_seq(session, conv.id)
+            if seq is None:
+                raise Forbidden("This conversation has ended.", code="conversation_closed")
+            msg = Message(
+                conversation_id=conv.id,
+                seq=seq,
+                sender_id=sender,
+                client_msg_id=payload.client_msg_id,
+                kind=payload.kind,
+                body=payload.body,
+                reply_to_id=payload.reply_to,
+            )
+            session.add(msg)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent retry with the same client_msg_id won the race: answer with its row.
+        raced = await repo.by_client_id(session, sender, payload.client_msg_id)
+        if raced is None:
+            raise
+        return _same_send(raced, conversation_id), False
+    members = await repo.members(session, conv.id)
+    out = to_out(msg)
+    emit(
+        session,
+        "message.created",
+        {"message": out.model_dump(mode="json"), "recipients": [str(u) for u in members]},
+    )
+    return out, True
+
+
+def _same_send(existing: Message, conversation_id: uuid.UUID) -> MessageOut:
+    if existing.conversation_id != conversation_id:
+        raise Conflict(
+            "client_msg_id was already used for a message in another conversation.",
+            code="client_msg_id_reused",
+        )
+    return to_out(existing)
+
+
+async def history(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    after: int | None,
+    before: int | None,
+    limit: int,
+) -> MessagePage:
+    """A page of history by seq, in either direction; members of live conversations only."""
+    await require_member(session, user_id, conversation_id)
+    rows = await repo.page(session, conversation_id, after=after, before=before, limit=limit + 1)
+    has_more = len(rows) > limit
+    if has_more:
+        rows = rows[:limit] if after is not None else rows[1:]
+    return MessagePage(
+        messages=[to_out(m) for m in rows],
+        has_more=has_more,
+        next_before=rows[0].seq if rows else None,
+        next_after=rows[-1].seq if rows else after,
+    )
+
+
+async def conversations(session: AsyncSession, user_id: uuid.UUID) -> list[ConversationOut]:
+    """The user's live conversations with last message and unread count, most recent first."""
+    pairs = await repo.live_conversations_of(session, user_id)
+    convs = [c for c, _ in pairs]
+    peers = await repo.other_members(session, [c.id for c in convs], user_id)
+    last = await repo.last_messages(session, convs)
+    out = []
+    for conv, me in pairs:
+        peer = peers.get(conv.id)
+        last_msg = last.get(conv.id)
+        out.append(
+            ConversationOut(
+                id=conv.id,
+                match_id=conv.match_id,
+                peer_id=peer.user_id if peer else None,
+                created_at=conv.created_at,
+                closed=conv.closed_at is not None,
+                last_seq=conv.last_seq,
+                last_message=to_out(last_msg) if last_msg else None,
+                unread_count=await repo.unread_count(session, conv.id, user_id, me.read_seq),
+                read_seq=me.read_seq,
+                peer_read_seq=peer.read_seq if peer else 0,
+            )
+        )
+    return out
 
 
 async def evidence_for_report(
@@ -74,12 +210,12 @@ async def evidence_for_report(
         found = await repo.messages_in(session, conv_id, message_ids)
         if len(found) != len(set(message_ids)):
             break
-        lo = max(1, found[0].seq - REPORT_CONTEXT)
-        hi = found[-1].seq + REPORT_CONTEXT
+        # Context is taken around each reported message, not across the span between them.
+        seqs = {n for m in found for n in range(m.seq - REPORT_CONTEXT, m.seq + REPORT_CONTEXT + 1)}
         reported = {m.id for m in found}
         return [
             {**message_view(m), "reported": m.id in reported}
-            for m in await repo.context_window(session, conv_id, lo, hi)
+            for m in await repo.messages_at(session, conv_id, seqs)
         ]
     raise Unprocessable(
         "message_ids must be messages of your conversation with this user.",

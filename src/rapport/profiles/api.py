@@ -46,7 +46,7 @@ async def get_interests() -> TaxonomyOut:
     """The bilingual interest taxonomy (public)."""
     tax = taxonomy()
     return TaxonomyOut(
-        version=1,
+        version=tax.version,
         categories=[{"id": c.id, "en": c.en, "zh": c.zh} for c in tax.categories],
         tags=[InterestLabel(**tax.label(t)) for t in tax.tags],
     )

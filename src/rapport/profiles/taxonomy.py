@@ -38,7 +38,10 @@ def normalise_text(raw: str) -> str:
 class Taxonomy:
     """Lookup from any label or alias (either language) to a canonical tag id."""
 
-    def __init__(self, categories: list[Category], tags: list[Tag], aliases: dict[str, str]):
+    def __init__(
+        self, categories: list[Category], tags: list[Tag], aliases: dict[str, str], version: int = 1
+    ):
+        self.version = version
         self.categories = categories
         self.tags = {t.id: t for t in tags}
         self._lookup: dict[str, str] = {}
@@ -81,4 +84,4 @@ def taxonomy() -> Taxonomy:
     categories = [Category(c["id"], c["en"], c["zh"]) for c in raw["categories"]]
     tags = [Tag(t["id"], t["category"], t["en"], t["zh"]) for t in raw["tags"]]
     aliases = {a: t["id"] for t in raw["tags"] for a in t.get("aliases", [])}
-    return Taxonomy(categories, tags, aliases)
+    return Taxonomy(categories, tags, aliases, int(raw.get("version", 1)))

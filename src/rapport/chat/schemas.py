@@ -1,0 +1,61 @@
+"""Message and conversation payloads, shared by REST and Socket.IO."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_BODY = 4000
+
+
+class MessageSend(BaseModel):
+    """What a client sends; the sender comes from the verified token, never from here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_msg_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
+    kind: Literal["text"] = "text"
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    reply_to: uuid.UUID | None = None
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("body must not be blank")
+        return v
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    seq: int
+    sender_id: uuid.UUID | None
+    kind: str
+    body: str
+    created_at: datetime
+    client_msg_id: str | None
+    reply_to: uuid.UUID | None = None
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut]
+    has_more: bool
+    next_before: int | None = Field(description="Pass as ?before= for older messages")
+    next_after: int | None = Field(description="Pass as ?after= for newer messages")
+
+
+class ConversationOut(BaseModel):
+    id: uuid.UUID
+    match_id: uuid.UUID | None
+    peer_id: uuid.UUID | None
+    created_at: datetime
+    closed: bool
+    last_seq: int
+    last_message: MessageOut | None
+    unread_count: int
+    read_seq: int
+    peer_read_seq: int
