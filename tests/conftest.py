@@ -5,7 +5,7 @@ variants are skipped with a reason; present but unreachable, they fail."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from rapport.app import create_app
 from rapport.config import Settings
+from rapport.events.schemas import DomainEvent
 from rapport.kit.db import create_engine
 from rapport.kit.migrate import upgrade_on
 from rapport.runtime import Runtime, build_runtime
@@ -129,3 +130,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def record_events(rt: Runtime) -> Callable[[str], list[DomainEvent]]:
+    """``record_events("match.created")`` returns a list that fills as such events publish."""
+
+    def subscribe(event_type: str) -> list[DomainEvent]:
+        seen: list[DomainEvent] = []
+
+        async def record(event: DomainEvent) -> None:
+            seen.append(event)
+
+        rt.bus.subscribe(event_type, record)
+        return seen
+
+    return subscribe

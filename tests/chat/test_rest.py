@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -22,14 +23,12 @@ def msg(body: str, cid: str | None = None) -> dict[str, str]:
 
 
 async def test_send_is_committed_ordered_and_idempotent(
-    client: httpx.AsyncClient, session: AsyncSession, rt: Runtime
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    rt: Runtime,
+    record_events: Callable[[str], list[DomainEvent]],
 ) -> None:
-    events: list[DomainEvent] = []
-
-    async def record(e: DomainEvent) -> None:
-        events.append(e)
-
-    rt.bus.subscribe("message.created", record)
+    events = record_events("message.created")
     a, b = await create_pair(client)
     conv = (await match(client, a, b))["conversation_id"]
     first = await client.post(url(conv), headers=a.headers, json=msg("hi", "client-0001"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +19,12 @@ async def discover_ids(client: httpx.AsyncClient, headers: dict[str, str]) -> li
 
 
 async def test_mutual_like_creates_one_match_and_conversation(
-    client: httpx.AsyncClient, session: AsyncSession, rt: Runtime
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    rt: Runtime,
+    record_events: Callable[[str], list[DomainEvent]],
 ) -> None:
-    seen: list[DomainEvent] = []
-
-    async def record(event: DomainEvent) -> None:
-        seen.append(event)
-
-    rt.bus.subscribe("match.created", record)
+    seen = record_events("match.created")
     a, b = await create_pair(client)
     first = await client.post(f"/api/v1/users/{b.id}/like", headers=a.headers)
     assert first.json() == {"liked": True, "matched": False, "match": None}
