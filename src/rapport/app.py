@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.settings = settings
     if runtime is not None:
         app.state.runtime = runtime
     if settings.cors_origins:
@@ -86,3 +88,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return JSONResponse({"status": "ready", "database": rt.engine.dialect.name})
 
     return app
+
+
+def create_asgi(settings: Settings | None = None) -> socketio.ASGIApp:
+    """The served app: Socket.IO at /socket.io in front of the REST app."""
+    from rapport.realtime.server import create_socket_server
+
+    api = create_app(settings)
+    return socketio.ASGIApp(create_socket_server(api), other_asgi_app=api)

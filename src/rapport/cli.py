@@ -43,7 +43,7 @@ def serve(
     host, port = host or settings.host, port or settings.port
     console.print(f"[bold green]Rapport[/] on http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(
-        "rapport.app:create_app",
+        "rapport.app:create_asgi",
         factory=True,
         host=host,
         port=port,
