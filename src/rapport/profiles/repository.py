@@ -51,7 +51,8 @@ async def tag_frequencies(session: AsyncSession, tags: Collection[str]) -> dict[
         return {}
     rows = await session.execute(
         select(ProfileInterest.tag, func.count())
-        .where(ProfileInterest.tag.in_(list(tags)))
+        .join(Profile, Profile.user_id == ProfileInterest.user_id)
+        .where(ProfileInterest.tag.in_(list(tags)), Profile.hidden.is_(False))
         .group_by(ProfileInterest.tag)
     )
     return {tag: int(n) for tag, n in rows}
