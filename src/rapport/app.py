@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
+        for hook in app.state.on_runtime:
+            hook(rt)
         try:
             yield
         finally:
@@ -51,6 +53,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     app.state.settings = settings
+    # Transports that need the node's runtime (e.g. Socket.IO fan-out) register here; the
+    # lifespan calls each once the runtime exists.
+    app.state.on_runtime = []
     if runtime is not None:
         app.state.runtime = runtime
     if settings.cors_origins:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rapport.accounts.passwords import PasswordHasher
+from rapport.accounts.service import AccountService
+from rapport.accounts.tokens import TokenCodec
 from rapport.config import Settings
 from rapport.events.bus import EventBus
 from rapport.kit.db import create_engine, make_sessionmaker
@@ -21,7 +23,7 @@ class Runtime:
     bus: EventBus
     limiter: Limiter
     hasher: PasswordHasher
-    extras: dict[str, object] = field(default_factory=dict)
+    accounts: AccountService
 
     async def close(self) -> None:
         await self.bus.drain()
@@ -34,15 +36,24 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
     bus = EventBus()
     factory = make_sessionmaker(engine)
     factory.configure(info={"bus": bus})
+    limiter = MemoryLimiter()
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    codec = TokenCodec(
+        settings.secret_key.get_secret_value(),
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        ttl_s=settings.access_token_ttl_s,
+    )
     return Runtime(
         settings=settings,
         engine=engine,
         sessionmaker=factory,
         bus=bus,
-        limiter=MemoryLimiter(),
-        hasher=PasswordHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        ),
+        limiter=limiter,
+        hasher=hasher,
+        accounts=AccountService(settings, hasher, limiter, codec),
     )

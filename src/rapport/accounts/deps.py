@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rapport.accounts.service import AccountService, ClientInfo, Principal
-from rapport.accounts.tokens import TokenCodec
 from rapport.kit.errors import Unauthorized
 from rapport.kit.http import DbSession, RuntimeDep, client_ip
 
@@ -16,18 +15,7 @@ bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/aut
 
 
 def account_service(rt: RuntimeDep) -> AccountService:
-    svc = rt.extras.get("accounts")
-    if not isinstance(svc, AccountService):
-        s = rt.settings
-        codec = TokenCodec(
-            s.secret_key.get_secret_value(),
-            audience=s.jwt_audience,
-            issuer=s.jwt_issuer,
-            ttl_s=s.access_token_ttl_s,
-        )
-        svc = AccountService(s, rt.hasher, rt.limiter, codec)
-        rt.extras["accounts"] = svc
-    return svc
+    return rt.accounts
 
 
 Accounts = Annotated[AccountService, Depends(account_service)]

@@ -10,7 +10,6 @@ from typing import Any
 
 from rapport.accounts import repository as accounts_repo
 from rapport.accounts.service import ClientInfo
-from rapport.accounts.tokens import TokenCodec
 from rapport.config import Settings
 from rapport.kit.db import transaction
 from rapport.matching import service as matching
@@ -42,18 +41,9 @@ async def seed(
     on_progress: Callable[[], object] = lambda: None,
 ) -> SeedResult:
     """Create each demo person (skipping ones that exist), then match the 1st with the 3rd."""
-    from rapport.accounts.service import AccountService
-
-    rt = build_runtime(settings)
-    codec = TokenCodec(
-        settings.secret_key.get_secret_value(),
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
-        ttl_s=settings.access_token_ttl_s,
-    )
     # Seeding registers many accounts from one address on purpose: lift that one limit.
-    seeding = settings.model_copy(update={"register_max_per_ip": 1_000_000})
-    accounts = AccountService(seeding, rt.hasher, rt.limiter, codec)
+    rt = build_runtime(settings.model_copy(update={"register_max_per_ip": 1_000_000}))
+    accounts = rt.accounts
     result = SeedResult()
     ids: dict[str, uuid.UUID] = {}
     try:
@@ -78,7 +68,7 @@ async def seed(
                 )
                 result.created += 1
             on_progress()
-        first, second, third = (p["key"] for p in people[:3])
+        first, third = people[0]["key"], people[2]["key"]
         async with transaction(rt.sessionmaker) as session:
             await matching.like(session, ids[first], ids[third], rt.limiter)
             outcome = await matching.like(session, ids[third], ids[first], rt.limiter)
@@ -94,7 +84,6 @@ async def seed(
                 f"{people[1]['display_name']}: like {people[0]['display_name']} back to match",
             ),
         ]
-        _ = second
     finally:
         await rt.close()
     return result

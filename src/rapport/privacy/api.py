@@ -34,4 +34,4 @@ async def delete_me(
     """Erase your account after confirming your password; says what was removed."""
     await accounts.verify_password(session, me.user_id, body.password)
     removed = await service.erase(session, me.user_id)
-    return Erased(erased=True, removed=removed, rule=service.__doc__ or "")
+    return Erased(erased=True, removed=removed, rule=service.ERASURE_RULE)

@@ -1,11 +1,4 @@
-"""Privacy duties across domains: export everything held on a user, and erase an account.
-
-Erasure rule: the account row stays as a tombstone (email, password and sessions removed) so
-foreign keys and the peer's conversation history keep their shape; messages the user sent are
-redacted (body emptied, kind ``deleted``, sender cleared) but keep their seq; profile, interests,
-swipes and the blocks they made are deleted; matches end; reports they filed are kept for safety
-without the reporter.
-"""
+"""Privacy duties across domains: export everything held on a user, and erase an account."""
 
 from __future__ import annotations
 
@@ -23,6 +16,13 @@ from rapport.kit.errors import NotFound
 from rapport.matching import service as matching
 from rapport.moderation import service as moderation
 from rapport.profiles import service as profiles
+
+ERASURE_RULE = """The account row stays as a tombstone (email, password and sessions removed) so
+foreign keys and the peer's conversation history keep their shape; messages the user sent are
+redacted (body emptied, kind ``deleted``, sender cleared) but keep their seq; profile, interests,
+swipes and the blocks they made are deleted; matches end; reports they filed are kept for safety
+without the reporter; evidence snapshots in reports about others are kept for safety.
+"""
 
 
 async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:

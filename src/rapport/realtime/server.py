@@ -14,7 +14,6 @@ import structlog
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rapport.accounts.deps import account_service
 from rapport.chat import service as chat
 from rapport.chat.schemas import MessageSend
 from rapport.events.schemas import DomainEvent
@@ -55,9 +54,6 @@ def create_socket_server(app: FastAPI) -> socketio.AsyncServer:
 
     def runtime() -> Runtime:
         rt: Runtime = app.state.runtime
-        if not rt.extras.get("realtime_wired"):
-            rt.bus.subscribe("message.created", fan_out)
-            rt.extras["realtime_wired"] = True
         return rt
 
     async def fan_out(event: DomainEvent) -> None:
@@ -74,7 +70,7 @@ def create_socket_server(app: FastAPI) -> socketio.AsyncServer:
             )
         try:
             async with transaction(rt.sessionmaker) as session:
-                principal = await account_service(rt).authenticate(session, token)
+                principal = await rt.accounts.authenticate(session, token)
         except RapportError as exc:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": exc.code, "message": exc.message}
@@ -130,6 +126,7 @@ def create_socket_server(app: FastAPI) -> socketio.AsyncServer:
                 )
         return {"ok": True, "conversations": out}
 
+    app.state.on_runtime.append(lambda rt: rt.bus.subscribe("message.created", fan_out))
     sio.on("connect", connect)
     sio.on("message:send", message_send)
     sio.on("sync", sync)
