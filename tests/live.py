@@ -1,13 +1,15 @@
-"""A real `rapport serve` process on a free loopback port, for black-box tests."""
+"""Real `rapport serve` processes on free loopback ports, for black-box tests."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,42 +18,76 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the server, yield its base URL, stop it."""
-    port = _free_port()
-    env = {
+@dataclass
+class LiveServer:
+    """A server process; ``start`` waits for /healthz, ``kill`` is SIGKILL (no cleanup)."""
+
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        with self.log.open("a") as sink:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rapport.cli", "serve", "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.kill()
+        pytest.fail(f"server did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=20)
+
+
+def make_server(tmp: Path, **env: str) -> LiveServer:
+    """A server on a fresh SQLite file under ``tmp`` (override with RAPPORT_* keywords)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    full = {
         **os.environ,
-        "RAPPORT_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")),
+        "RAPPORT_DATA_DIR": str(tmp),
         "RAPPORT_DATABASE_URL": "",
         "RAPPORT_ENV": "test",
         "RAPPORT_LOG_LEVEL": "WARNING",
+        # Tests register many accounts from 127.0.0.1.
+        "RAPPORT_REGISTER_MAX_PER_IP": "100000",
+        "RAPPORT_LOGIN_MAX_ATTEMPTS_PER_IP": "100000",
+        **env,
     }
-    log = tmp_path_factory.mktemp("fuzz-log") / "server.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rapport.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {log.read_text()}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    return LiveServer(port=free_port(), env=full, log=tmp / "server.log")
+
+
+def live_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:
+    """Start a server, yield its base URL, stop it."""
+    server = make_server(tmp_path_factory.mktemp("live"), **env).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

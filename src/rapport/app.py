@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from rapport import __version__
 from rapport.accounts.api import router as auth_router
+from rapport.accounts.api import settings_router
 from rapport.chat.api import router as chat_router
 from rapport.config import Settings, get_settings
 from rapport.kit.http import RuntimeDep, install_error_handlers, problem
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     for router in (
         auth_router,
+        settings_router,
         profiles_router,
         matching_router,
         chat_router,

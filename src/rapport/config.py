@@ -51,6 +51,12 @@ class Settings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    send_rate_per_s: float = Field(default=2.0, gt=0)
+    send_burst: int = Field(default=20, ge=1)
+    socket_recheck_s: float = Field(default=2.0, gt=0, le=30)
+    presence_grace_s: float = Field(default=3.0, ge=0)
+    typing_ttl_s: float = Field(default=6.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _strip(cls, v: str) -> str:

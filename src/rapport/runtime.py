@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rapport.accounts.passwords import PasswordHasher
@@ -12,7 +16,15 @@ from rapport.accounts.tokens import TokenCodec
 from rapport.config import Settings
 from rapport.events.bus import EventBus
 from rapport.kit.db import create_engine, make_sessionmaker
-from rapport.kit.ratelimit import Limiter, MemoryLimiter
+from rapport.kit.ratelimit import (
+    Bucket,
+    Limiter,
+    MemoryBucket,
+    MemoryLimiter,
+    RedisBucket,
+    RedisLimiter,
+)
+from rapport.realtime.presence import MemoryPresence, PresenceStore, RedisPresence
 
 
 @dataclass
@@ -24,10 +36,23 @@ class Runtime:
     limiter: Limiter
     hasher: PasswordHasher
     accounts: AccountService
+    presence: PresenceStore
+    bucket: Bucket
+    redis: Redis | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background loop for the node's lifetime (cancelled on close)."""
+        self.background.append(asyncio.get_running_loop().create_task(coro))
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await self.bus.drain()
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
@@ -36,7 +61,8 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
     bus = EventBus()
     factory = make_sessionmaker(engine)
     factory.configure(info={"bus": bus})
-    limiter = MemoryLimiter()
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    limiter: Limiter = RedisLimiter(redis) if redis else MemoryLimiter()
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -56,4 +82,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         limiter=limiter,
         hasher=hasher,
         accounts=AccountService(settings, hasher, limiter, codec),
+        presence=RedisPresence(redis) if redis else MemoryPresence(),
+        bucket=RedisBucket(redis) if redis else MemoryBucket(),
+        redis=redis,
     )

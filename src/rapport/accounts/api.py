@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from rapport.accounts import service
 from rapport.accounts.deps import Accounts, Client, CurrentUser
 from rapport.accounts.schemas import (
     LoggedOut,
     LoginRequest,
+    Preferences,
+    PreferencesUpdate,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
@@ -46,3 +49,20 @@ async def logout(
 ) -> LoggedOut:
     """End this session, or with ``everywhere=true`` every session of the account."""
     return LoggedOut(revoked_sessions=await accounts.logout(session, me, everywhere))
+
+
+settings_router = APIRouter(prefix="/api/v1/me", tags=["auth"], responses=STANDARD_PROBLEMS)
+
+
+@settings_router.get("/settings")
+async def get_preferences(session: DbSession, me: CurrentUser) -> Preferences:
+    """Your privacy switches: read receipts and presence (both symmetric)."""
+    return await service.preferences(session, me.user_id)
+
+
+@settings_router.patch("/settings")
+async def patch_preferences(
+    body: PreferencesUpdate, session: DbSession, me: CurrentUser
+) -> Preferences:
+    """Turn read receipts or presence on or off."""
+    return await service.update_preferences(session, me.user_id, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit import clock
@@ -21,6 +21,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
     locale: Mapped[str] = mapped_column(String(16), default="en")
+    read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
+    show_presence: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_active_at: Mapped[datetime] = mapped_column(default=clock.now)
     erased_at: Mapped[datetime | None]

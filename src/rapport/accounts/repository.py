@@ -84,3 +84,27 @@ async def activity_of(
         select(User.id, User.status, User.last_active_at).where(User.id.in_(user_ids))
     )
     return {uid: (status, seen) for uid, status, seen in rows}
+
+
+async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    return list(await session.scalars(select(User).where(User.id.in_(user_ids))))
+
+
+async def live_session_ids(
+    session: AsyncSession, session_ids: list[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    if not session_ids:
+        return set()
+    rows = await session.scalars(
+        select(AuthSession.id)
+        .join(User, User.id == AuthSession.user_id)
+        .where(
+            AuthSession.id.in_(session_ids),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+            User.status == "active",
+        )
+    )
+    return set(rows)

@@ -66,3 +66,17 @@ class PasswordConfirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     password: str = Field(min_length=1, max_length=256)
+
+
+class Preferences(BaseModel):
+    """Privacy switches. Both are symmetric: turn one off and you stop seeing it from others."""
+
+    read_receipts: bool = Field(description="Send and receive read receipts")
+    show_presence: bool = Field(description="Show and see online status and last seen")
+
+
+class PreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    read_receipts: bool | None = None
+    show_presence: bool | None = None

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.accounts import repository as repo
 from rapport.accounts.models import AuthSession, RefreshToken, User
 from rapport.accounts.passwords import PasswordHasher
-from rapport.accounts.schemas import TokenPair
+from rapport.accounts.schemas import Preferences, PreferencesUpdate, TokenPair
 from rapport.accounts.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from rapport.config import Settings
 from rapport.events.publish import emit
@@ -255,3 +255,42 @@ async def set_locale(session: AsyncSession, user_id: uuid.UUID, locale: str) -> 
     user = await repo.user_by_id(session, user_id)
     if user is not None:
         user.locale = locale
+
+
+async def preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
+    """The user's privacy switches."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None:
+        raise Unauthorized("This account cannot sign in.", code="account_inactive")
+    return Preferences(read_receipts=user.read_receipts, show_presence=user.show_presence)
+
+
+async def update_preferences(
+    session: AsyncSession, user_id: uuid.UUID, patch: PreferencesUpdate
+) -> Preferences:
+    """Change privacy switches; announces the change so live peers can be updated."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None:
+        raise Unauthorized("This account cannot sign in.", code="account_inactive")
+    if patch.read_receipts is not None:
+        user.read_receipts = patch.read_receipts
+    if patch.show_presence is not None:
+        user.show_presence = patch.show_presence
+    prefs = Preferences(read_receipts=user.read_receipts, show_presence=user.show_presence)
+    emit(session, "user.preferences_changed", {"user_id": str(user_id), **prefs.model_dump()})
+    return prefs
+
+
+async def preferences_of(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Preferences]:
+    """Privacy switches of several users (missing users absent)."""
+    return {
+        u.id: Preferences(read_receipts=u.read_receipts, show_presence=u.show_presence)
+        for u in await repo.users_by_ids(session, user_ids)
+    }
+
+
+async def live_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these login sessions, the ones still valid (not revoked or expired, account active)."""
+    return await repo.live_session_ids(session, session_ids, clock.now())

@@ -10,15 +10,17 @@ from fastapi import APIRouter, Query, Response, status
 from rapport.accounts.deps import CurrentUser
 from rapport.chat import service
 from rapport.chat.schemas import ConversationOut, MessageOut, MessagePage, MessageSend
-from rapport.kit.http import STANDARD_PROBLEMS, DbSession
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["chat"], responses=STANDARD_PROBLEMS)
 
 
 @router.get("")
-async def list_conversations(session: DbSession, me: CurrentUser) -> list[ConversationOut]:
-    """Your live conversations: last message, unread count and read cursors."""
-    return await service.conversations(session, me.user_id)
+async def list_conversations(
+    session: DbSession, me: CurrentUser, rt: RuntimeDep
+) -> list[ConversationOut]:
+    """Your live conversations: last message, unread count, cursors and peer presence."""
+    return await service.conversations(session, me.user_id, rt.presence.states)
 
 
 @router.get("/{conversation_id}/messages")

@@ -194,3 +194,40 @@ async def unread_count(
         )
     )
     return int(n or 0)
+
+
+async def advance_cursor(
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, column: str, to: int
+) -> bool:
+    """Move a receipt cursor forward only (atomic on every backend); True if it moved."""
+    col = getattr(ConversationMember, column)
+    result = await session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.user_id == user_id,
+            col < to,
+        )
+        .values({column: to})
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def conversation_changes(
+    session: AsyncSession, user_id: uuid.UUID, known: Collection[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Of the conversation ids a client knows, those that are closed now (or not its own)."""
+    if not known:
+        return []
+    live = set(
+        await session.scalars(
+            select(Conversation.id)
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(
+                ConversationMember.user_id == user_id,
+                Conversation.closed_at.is_(None),
+                Conversation.id.in_(list(known)),
+            )
+        )
+    )
+    return [c for c in known if c not in live]

@@ -58,4 +58,23 @@ class ConversationOut(BaseModel):
     last_message: MessageOut | None
     unread_count: int
     read_seq: int
-    peer_read_seq: int
+    peer_delivered_seq: int
+    peer_read_seq: int | None = Field(description="Null unless both people allow read receipts")
+    peer_online: bool | None = Field(default=None, description="Null if presence is hidden")
+    peer_last_seen_at: datetime | None = None
+
+
+class ReceiptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: uuid.UUID
+    up_to_seq: int = Field(ge=0, le=2**31 - 1)
+
+
+class ReceiptState(BaseModel):
+    """A member's cursors as the *other* member may see them (read hidden unless both allow)."""
+
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    delivered_seq: int
+    read_seq: int | None

@@ -9,15 +9,24 @@ without holes; fan-out (``message.created``) happens only after commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.accounts import service as accounts
+from rapport.accounts.schemas import Preferences
 from rapport.chat import repository as repo
 from rapport.chat.models import Conversation, ConversationMember, Message
-from rapport.chat.schemas import ConversationOut, MessageOut, MessagePage, MessageSend
+from rapport.chat.schemas import (
+    ConversationOut,
+    MessageOut,
+    MessagePage,
+    MessageSend,
+    ReceiptState,
+)
 from rapport.events.publish import emit
 from rapport.kit import clock
 from rapport.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -43,6 +52,16 @@ async def close_for_match(session: AsyncSession, match_id: uuid.UUID, reason: st
     if conv is not None and conv.closed_at is None:
         conv.closed_at = clock.now()
         conv.close_reason = reason
+        members = await repo.members(session, conv.id)
+        emit(
+            session,
+            "conversation.closed",
+            {
+                "conversation_id": str(conv.id),
+                "reason": reason,
+                "recipients": [str(u) for u in members],
+            },
+        )
 
 
 async def conversations_for_matches(
@@ -164,16 +183,27 @@ async def history(
     )
 
 
-async def conversations(session: AsyncSession, user_id: uuid.UUID) -> list[ConversationOut]:
-    """The user's live conversations with last message and unread count, most recent first."""
+async def conversations(
+    session: AsyncSession, user_id: uuid.UUID, presence: PresenceLookup | None = None
+) -> list[ConversationOut]:
+    """The user's live conversations with last message, unread count and (where both people
+    allow it) the peer's read cursor and presence; most recent first."""
     pairs = await repo.live_conversations_of(session, user_id)
     convs = [c for c, _ in pairs]
     peers = await repo.other_members(session, [c.id for c in convs], user_id)
     last = await repo.last_messages(session, convs)
+    prefs = await accounts.preferences_of(session, [user_id, *(m.user_id for m in peers.values())])
+    states = await presence([m.user_id for m in peers.values()]) if presence else {}
     out = []
     for conv, me in pairs:
         peer = peers.get(conv.id)
         last_msg = last.get(conv.id)
+        receipts_on = peer is not None and _both(prefs, user_id, peer.user_id, "read_receipts")
+        presence_on = peer is not None and _both(prefs, user_id, peer.user_id, "show_presence")
+        online: bool | None = None
+        seen: datetime | None = None
+        if peer is not None and presence_on and presence is not None:
+            online, seen = states.get(peer.user_id, (False, None))
         out.append(
             ConversationOut(
                 id=conv.id,
@@ -185,7 +215,10 @@ async def conversations(session: AsyncSession, user_id: uuid.UUID) -> list[Conve
                 last_message=to_out(last_msg) if last_msg else None,
                 unread_count=await repo.unread_count(session, conv.id, user_id, me.read_seq),
                 read_seq=me.read_seq,
-                peer_read_seq=peer.read_seq if peer else 0,
+                peer_delivered_seq=peer.delivered_seq if peer else 0,
+                peer_read_seq=peer.read_seq if peer and receipts_on else None,
+                peer_online=online,
+                peer_last_seen_at=seen,
             )
         )
     return out
@@ -234,3 +267,76 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
 async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     """Redact every message the user sent (seq kept so the peer's history has no hole)."""
     return {"messages_redacted": await repo.redact_sent(session, user_id, clock.now())}
+
+
+PresenceLookup = Callable[
+    [list[uuid.UUID]], Awaitable[dict[uuid.UUID, tuple[bool, datetime | None]]]
+]
+
+
+def _both(prefs: dict[uuid.UUID, Preferences], a: uuid.UUID, b: uuid.UUID, switch: str) -> bool:
+    """A symmetric privacy switch: on only when both people have it on."""
+    return a in prefs and b in prefs and getattr(prefs[a], switch) and getattr(prefs[b], switch)
+
+
+async def mark(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    kind: Literal["delivered", "read"],
+    up_to_seq: int,
+) -> ReceiptState:
+    """Advance the user's delivered (or read, which implies delivered) cursor; never backwards.
+
+    Announces ``receipt.updated`` to the other member when a cursor moved; the read cursor is
+    shown only when both people have read receipts on.
+    """
+    conv = await require_member(session, user_id, conversation_id)
+    target = min(up_to_seq, conv.last_seq)
+    moved = await repo.advance_cursor(session, conv.id, user_id, "delivered_seq", target)
+    if kind == "read":
+        moved = await repo.advance_cursor(session, conv.id, user_id, "read_seq", target) or moved
+    member = await repo.membership(session, conv.id, user_id)
+    assert member is not None
+    await session.refresh(member)
+    others = [u for u in await repo.members(session, conv.id) if u != user_id]
+    prefs = await accounts.preferences_of(session, [user_id, *others])
+    visible = bool(others) and all(_both(prefs, user_id, o, "read_receipts") for o in others)
+    state = ReceiptState(
+        conversation_id=conv.id,
+        user_id=user_id,
+        delivered_seq=member.delivered_seq,
+        read_seq=member.read_seq if visible else None,
+    )
+    if moved:
+        emit(
+            session,
+            "receipt.updated",
+            {"receipt": state.model_dump(mode="json"), "recipients": [str(o) for o in others]},
+        )
+        if kind == "read" and member.read_seq == target:
+            emit(
+                session,
+                "message.read",
+                {
+                    "conversation_id": str(conv.id),
+                    "user_id": str(user_id),
+                    "read_seq": member.read_seq,
+                },
+            )
+    return state
+
+
+async def peer_ids(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The other members of a live conversation the user belongs to (404 otherwise)."""
+    conv = await require_member(session, user_id, conversation_id)
+    return [u for u in await repo.members(session, conv.id) if u != user_id]
+
+
+async def closed_among(
+    session: AsyncSession, user_id: uuid.UUID, known: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Which of the conversations a client holds are no longer live for this user."""
+    return await repo.conversation_changes(session, user_id, known)

@@ -262,3 +262,13 @@ async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]
         await _end(session, m, user_id, "account_deleted")
         ended += 1
     return {"matches_ended": ended, "swipes_deleted": await repo.delete_swipes(session, user_id)}
+
+
+async def match_peers(session: AsyncSession, me: uuid.UUID) -> list[uuid.UUID]:
+    """Everyone the user has a live match with (the audience of their presence)."""
+    hidden = await moderation.hidden_from(session, me)
+    return [
+        m.peer_of(me)
+        for m in await repo.matches_of(session, me, active=True)
+        if m.peer_of(me) not in hidden
+    ]

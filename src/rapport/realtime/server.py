@@ -1,133 +1,196 @@
-"""Socket.IO transport: handshake auth, ``message:send`` with ack, ``sync``, fan-out.
+"""Socket.IO transport: handshake auth, presence, revocation, and fan-out of domain events.
 
-Thin like api.py: validate, call the chat service inside a transaction, map errors to
-``{ok: false, error: {code, message}}``. Identity lives only in the socket session.
+Thin like api.py: validate, call services inside a transaction, map errors to
+``{ok: false, error: {code, message}}``. Identity lives only in the socket session. Every
+socket joins ``user:<id>``; with Redis configured, python-socketio's AsyncRedisManager carries
+emits between nodes, so a room reaches a user's sockets wherever they are connected.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
 import structlog
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rapport.chat import service as chat
-from rapport.chat.schemas import MessageSend
+from rapport.accounts import service as accounts
+from rapport.chat.socket import ChatHandlers
 from rapport.events.schemas import DomainEvent
 from rapport.kit.db import transaction
 from rapport.kit.errors import RapportError
+from rapport.matching import service as matching
 from rapport.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 MAX_FRAME = 64 * 1024
-SYNC_PAGE = 100
+
+# Domain event -> (socket event, payload key or None for the whole data).
+RELAYS: dict[str, tuple[str, str | None]] = {
+    "message.created": ("message:new", "message"),
+    "receipt.updated": ("receipt:update", "receipt"),
+    "conversation.closed": ("conversation:closed", None),
+}
 
 
-class SendEvent(MessageSend):
-    conversation_id: uuid.UUID
+def refused(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """CONNECT_ERROR with ``err.message`` = message and ``err.data`` = {code, message}."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
-class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RealtimeNode:
+    """One node's Socket.IO server and the sockets connected to it."""
 
-    cursors: dict[uuid.UUID, int] = Field(default_factory=dict, max_length=1000)
+    def __init__(self, app: FastAPI) -> None:
+        settings = app.state.settings
+        self.app = app
+        manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=settings.cors_origins or None,
+            max_http_buffer_size=MAX_FRAME,
+            # Long-polling needs sticky sessions, so a cluster is websocket-only.
+            transports=["websocket"] if settings.redis_url else ["polling", "websocket"],
+        )
+        self.local: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
+        self._offline: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.chat = ChatHandlers(self)
+        self.chat.register()
+        self.sio.on("connect", self.connect)
+        self.sio.on("disconnect", self.disconnect)
+        app.state.on_runtime.append(self.start)
 
-
-def _invalid(exc: ValidationError) -> dict[str, Any]:
-    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()) or "payload"
-    return {"ok": False, "error": {"code": "validation_error", "message": f"Invalid: {fields}."}}
-
-
-def create_socket_server(app: FastAPI) -> socketio.AsyncServer:
-    """Build the Socket.IO server for ``app``; handlers find the runtime on ``app.state``."""
-    settings = app.state.settings
-    origins: list[str] | None = settings.cors_origins or None
-    sio = socketio.AsyncServer(
-        async_mode="asgi",
-        cors_allowed_origins=origins,
-        max_http_buffer_size=MAX_FRAME,
-        transports=["websocket", "polling"] if not settings.redis_url else ["websocket"],
-    )
-
-    def runtime() -> Runtime:
-        rt: Runtime = app.state.runtime
+    @property
+    def runtime(self) -> Runtime:
+        rt: Runtime = self.app.state.runtime
         return rt
 
-    async def fan_out(event: DomainEvent) -> None:
-        message = event.data["message"]
-        for user_id in event.data["recipients"]:
-            await sio.emit("message:new", message, room=f"user:{user_id}")
+    def start(self, rt: Runtime) -> None:
+        for event_type in RELAYS:
+            rt.bus.subscribe(event_type, self.relay)
+        rt.bus.subscribe("match.created", self.match_created)
+        rt.bus.subscribe("auth.sessions_revoked", self.sessions_revoked)
+        rt.spawn(self.recheck_loop())
 
-    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
-        rt = runtime()
+    async def user_of(self, sid: str) -> uuid.UUID:
+        return uuid.UUID((await self.sio.get_session(sid))["user_id"])
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        rt = self.runtime
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "auth_required", "message": "Send auth: {token: <access token>}."}
-            )
+            raise refused("auth_required", "Send auth: {token: <access token>}.")
         try:
             async with transaction(rt.sessionmaker) as session:
                 principal = await rt.accounts.authenticate(session, token)
         except RapportError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": exc.code, "message": exc.message}
-            ) from exc
-        await sio.save_session(
-            sid, {"user_id": str(principal.user_id), "session_id": str(principal.session_id)}
+            raise refused(exc.code, exc.message) from exc
+        user = principal.user_id
+        await self.sio.save_session(
+            sid, {"user_id": str(user), "session_id": str(principal.session_id)}
         )
-        await sio.enter_room(sid, f"user:{principal.user_id}")
+        await self.sio.enter_room(sid, f"user:{user}")
+        self.local[sid] = (user, principal.session_id)
+        first = await rt.presence.add(user, sid)
+        pending = self._offline.pop(user, None)
+        if pending is not None:
+            pending.cancel()  # a quick reconnect: peers never saw this user go offline
+        elif first:
+            await self.announce(user, online=True)
 
-    async def user_of(sid: str) -> uuid.UUID:
-        return uuid.UUID((await sio.get_session(sid))["user_id"])
+    async def disconnect(self, sid: str, *args: Any) -> None:
+        entry = self.local.pop(sid, None)
+        if entry is None:
+            return
+        user, _ = entry
+        await self.chat.socket_gone(sid, user)
+        if await self.runtime.presence.remove(user, sid):
+            task = asyncio.get_running_loop().create_task(self._offline_after_grace(user))
+            self._offline[user] = task
 
-    async def message_send(sid: str, data: Any = None) -> dict[str, Any]:
+    async def _offline_after_grace(self, user: uuid.UUID) -> None:
+        await asyncio.sleep(self.runtime.settings.presence_grace_s)
+        self._offline.pop(user, None)
+        if not await self.runtime.presence.is_online(user):
+            await self.announce(user, online=False)
+
+    # -- presence ---------------------------------------------------------------------
+
+    async def announce(self, user: uuid.UUID, *, online: bool) -> None:
+        """Tell the user's matches (who also show presence) that they came or went."""
+        rt = self.runtime
         try:
-            payload = SendEvent.model_validate(data)
-        except ValidationError as exc:
-            return _invalid(exc)
-        me = await user_of(sid)
-        try:
-            async with transaction(runtime().sessionmaker) as session:
-                message, _ = await chat.send(
-                    session,
-                    me,
-                    payload.conversation_id,
-                    MessageSend.model_validate(payload.model_dump(exclude={"conversation_id"})),
-                )
-        except RapportError as exc:
-            return exc.to_socket()
-        return {"ok": True, "message": message.model_dump(mode="json")}
+            async with transaction(rt.sessionmaker) as session:
+                peers = await matching.match_peers(session, user)
+                prefs = await accounts.preferences_of(session, [user, *peers])
+        except Exception:
+            log.exception("presence_announce_failed", user_id=str(user))
+            return
+        if user not in prefs or not prefs[user].show_presence:
+            return
+        payload = {
+            "user_id": str(user),
+            "online": online,
+            "last_seen_at": None if online else datetime.now(UTC).isoformat(),
+        }
+        for peer in peers:
+            if peer in prefs and prefs[peer].show_presence:
+                await self.sio.emit("presence:update", payload, room=f"user:{peer}")
 
-    async def sync(sid: str, data: Any = None) -> dict[str, Any]:
-        try:
-            request = SyncRequest.model_validate(data or {})
-        except ValidationError as exc:
-            return _invalid(exc)
-        me = await user_of(sid)
-        out = []
-        async with transaction(runtime().sessionmaker) as session:
-            for conv in await chat.conversations(session, me):
-                since = request.cursors.get(conv.id, 0)
-                if conv.last_seq <= since:
-                    continue
-                page = await chat.history(
-                    session, me, conv.id, after=since, before=None, limit=SYNC_PAGE
-                )
-                out.append(
-                    {
-                        "conversation_id": str(conv.id),
-                        "messages": [m.model_dump(mode="json") for m in page.messages],
-                        "limited": page.has_more,
-                        "next_cursor": page.next_after,
-                    }
-                )
-        return {"ok": True, "conversations": out}
+    # -- fan-out of domain events ---------------------------------------------------------
 
-    app.state.on_runtime.append(lambda rt: rt.bus.subscribe("message.created", fan_out))
-    sio.on("connect", connect)
-    sio.on("message:send", message_send)
-    sio.on("sync", sync)
-    return sio
+    async def relay(self, event: DomainEvent) -> None:
+        name, key = RELAYS[event.type]
+        payload = (
+            event.data[key] if key else {k: v for k, v in event.data.items() if k != "recipients"}
+        )
+        for user_id in event.data["recipients"]:
+            await self.sio.emit(name, payload, room=f"user:{user_id}")
+
+    async def match_created(self, event: DomainEvent) -> None:
+        payload = {
+            "match_id": event.data["match_id"],
+            "conversation_id": event.data["conversation_id"],
+        }
+        for user_id in event.data["user_ids"]:
+            await self.sio.emit("match:new", payload, room=f"user:{user_id}")
+
+    # -- revocation ---------------------------------------------------------------------
+
+    async def sessions_revoked(self, event: DomainEvent) -> None:
+        user = uuid.UUID(event.data["user_id"])
+        ended = {uuid.UUID(s) for s in event.data["session_ids"]}
+        for sid, (owner, session_id) in list(self.local.items()):
+            if owner == user and (not ended or session_id in ended):
+                await self.sio.disconnect(sid)
+
+    async def recheck_loop(self) -> None:
+        """Drop sockets whose login session ended on any node (revoked, expired, banned)."""
+        while True:
+            await asyncio.sleep(self.runtime.settings.socket_recheck_s)
+            with contextlib.suppress(Exception):
+                await self.recheck()
+
+    async def recheck(self) -> None:
+        rt = self.runtime
+        held = {session_id for _, session_id in self.local.values()}
+        if not held:
+            return
+        async with transaction(rt.sessionmaker) as session:
+            live = await accounts.live_sessions(session, list(held))
+        for sid, (_, session_id) in list(self.local.items()):
+            if session_id not in live:
+                await self.sio.disconnect(sid)
+        await rt.presence.renew({sid: user for sid, (user, _) in self.local.items()})
+
+
+def create_socket_server(app: FastAPI) -> socketio.AsyncServer:
+    """Build the Socket.IO server for ``app``; its handlers find the runtime on ``app.state``."""
+    return RealtimeNode(app).sio
