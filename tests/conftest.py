@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,3 +147,23 @@ def record_events(rt: Runtime) -> Callable[[str], list[DomainEvent]]:
         return seen
 
     return subscribe
+
+
+REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS_URL", "").strip()
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Any]:
+    """A real Redis from RAPPORT_TEST_REDIS_URL (skipped when unset, failing when unreachable)."""
+    from redis.asyncio import Redis
+
+    if not REDIS_URL:
+        pytest.skip("RAPPORT_TEST_REDIS_URL is not set: Redis tests skipped")
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        pytest.fail(f"Redis at {REDIS_URL!r} is unusable: {exc!r}")
+    yield client
+    await client.aclose()
