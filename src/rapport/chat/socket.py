@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rapport.chat import service
+from rapport.chat.batcher import SendBatcher
 from rapport.chat.schemas import MessageSend, ReceiptIn
 from rapport.kit.db import transaction
 from rapport.kit.errors import RapportError, RateLimited
@@ -47,6 +48,7 @@ class ChatHandlers:
 
     def __init__(self, node: RealtimeNode) -> None:
         self.node = node
+        self.batcher: SendBatcher  # set when the node starts (needs the runtime)
         self._typing: dict[tuple[str, uuid.UUID], tuple[asyncio.TimerHandle, list[uuid.UUID]]] = {}
 
     def register(self) -> None:
@@ -68,16 +70,17 @@ class ChatHandlers:
         wait = await rt.bucket.take(f"send:{me}", s.send_rate_per_s, s.send_burst)
         if wait:
             return RateLimited("Sending too fast.", retry_after_s=max(1, round(wait))).to_socket()
+        message_in = MessageSend.model_validate(payload.model_dump(exclude={"conversation_id"}))
         try:
-            async with transaction(rt.sessionmaker) as session:
-                message, _ = await service.send(
-                    session,
-                    me,
-                    payload.conversation_id,
-                    MessageSend.model_validate(payload.model_dump(exclude={"conversation_id"})),
-                )
+            message = await self.batcher.submit(me, payload.conversation_id, message_in)
         except RapportError as exc:
             return exc.to_socket()
+        except Exception:
+            # Not committed (the database failed): the client retries under the same id.
+            return {
+                "ok": False,
+                "error": {"code": "unavailable", "message": "Not stored; retry with the same id."},
+            }
         await self._stop_typing(sid, me, payload.conversation_id)
         return {"ok": True, "message": message.model_dump(mode="json")}
 

@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI
 
 from rapport.accounts import service as accounts
+from rapport.chat.batcher import SendBatcher
 from rapport.chat.socket import ChatHandlers
 from rapport.events.schemas import DomainEvent
 from rapport.kit.db import transaction
@@ -76,6 +77,8 @@ class RealtimeNode:
         rt.bus.subscribe("match.created", self.match_created)
         rt.bus.subscribe("auth.sessions_revoked", self.sessions_revoked)
         rt.spawn(self.recheck_loop())
+        self.chat.batcher = SendBatcher(rt.sessionmaker)
+        rt.spawn(self.chat.batcher.run())
 
     async def user_of(self, sid: str) -> uuid.UUID:
         return uuid.UUID((await self.sio.get_session(sid))["user_id"])
