@@ -4,6 +4,7 @@ variants are skipped with a reason; present but unreachable, they fail."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -100,6 +101,9 @@ async def rt(
     )
     yield runtime
     await runtime.bus.drain()
+    for task in runtime.background:
+        task.cancel()
+    await asyncio.gather(*runtime.background, return_exceptions=True)
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ MATRIX = {
     ("DELETE", "/api/v1/matches/{match_id}"),
     ("GET", "/api/v1/conversations/{conversation_id}/messages"),
     ("POST", "/api/v1/conversations/{conversation_id}/messages"),
+    ("GET", "/api/v1/conversations/{conversation_id}/ai/icebreaker"),
+    ("POST", "/api/v1/conversations/{conversation_id}/ai/suggestions"),
+    ("POST", "/api/v1/conversations/{conversation_id}/ai/enhance"),
+    ("GET", "/api/v1/conversations/{conversation_id}/ai/health"),
 }
 
 
@@ -35,24 +39,22 @@ async def test_outsider_cannot_touch_foreign_objects(client: httpx.AsyncClient) 
     outsider = await create_user(client, display_name="Eve")
     # Eve blocks-by-being-blocked: Ann blocked her, so Ann's profile is off-limits to Eve.
     await client.post(f"/api/v1/users/{outsider.id}/block", headers=a.headers)
-    calls = {
-        ("GET", "/api/v1/users/{user_id}"): f"/api/v1/users/{a.id}",
-        ("POST", "/api/v1/users/{user_id}/like"): f"/api/v1/users/{a.id}/like",
-        ("POST", "/api/v1/users/{user_id}/pass"): f"/api/v1/users/{a.id}/pass",
-        ("DELETE", "/api/v1/matches/{match_id}"): f"/api/v1/matches/{m['id']}",
-        (
-            "GET",
-            "/api/v1/conversations/{conversation_id}/messages",
-        ): f"/api/v1/conversations/{m['conversation_id']}/messages",
-        (
-            "POST",
-            "/api/v1/conversations/{conversation_id}/messages",
-        ): f"/api/v1/conversations/{m['conversation_id']}/messages",
+    ids = {
+        "{user_id}": str(a.id),
+        "{match_id}": str(m["id"]),
+        "{conversation_id}": str(m["conversation_id"]),
     }
-    payload = {"client_msg_id": "outsider-01", "body": "hi"}
-    for (method, _), url in calls.items():
+    bodies = {
+        "/messages": {"client_msg_id": "outsider-01", "body": "hi"},
+        "/enhance": {"draft": "hi"},
+    }
+    for method, path in sorted(MATRIX - {("POST", "/api/v1/users/{user_id}/block")}):
+        url = path
+        for key, value in ids.items():
+            url = url.replace(key, value)
+        body = next((b for suffix, b in bodies.items() if path.endswith(suffix)), None)
         r = await client.request(
-            method, url, headers=outsider.headers, json=payload if method == "POST" else None
+            method, url, headers=outsider.headers, json=body if method == "POST" else None
         )
         assert r.status_code in (403, 404), (method, url, r.status_code)
     # The match between Ann and Ben is intact for both.

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from rapport import __version__
 from rapport.accounts.api import router as auth_router
 from rapport.accounts.api import settings_router
+from rapport.ai import tasks as ai_tasks
+from rapport.ai.api import router as ai_router
 from rapport.chat.api import router as chat_router
 from rapport.config import Settings, get_settings
 from rapport.kit.http import RuntimeDep, install_error_handlers, problem
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     # Transports that need the node's runtime (e.g. Socket.IO fan-out) register here; the
     # lifespan calls each once the runtime exists.
-    app.state.on_runtime = []
+    app.state.on_runtime = [ai_tasks.install]
     if runtime is not None:
         app.state.runtime = runtime
     if settings.cors_origins:
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         profiles_router,
         matching_router,
         chat_router,
+        ai_router,
         moderation_router,
         privacy_router,
     ):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+AIProviderName = Literal["local", "dify", "coze", "openai"]
 DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"  # noqa: S105 (refused in production)
 
 
@@ -56,6 +57,27 @@ class Settings(BaseSettings):
     socket_recheck_s: float = Field(default=2.0, gt=0, le=30)
     presence_grace_s: float = Field(default=3.0, ge=0)
     typing_ttl_s: float = Field(default=6.0, gt=0)
+
+    # AI: which provider serves each capability; remote ones fall back to local on any failure.
+    ai_route_analysis: AIProviderName = "local"
+    ai_route_replies: AIProviderName = "local"
+    ai_route_icebreaker: AIProviderName = "local"
+    ai_route_enhance: AIProviderName = "local"
+    ai_route_health: AIProviderName = "local"
+    ai_timeout_s: float = Field(default=8.0, gt=0, le=120)
+    ai_user_prefix: str = "rapport-"
+    ai_dify_base_url: str = "https://api.dify.ai"
+    ai_dify_enhancer_key: SecretStr = SecretStr("")
+    ai_dify_icebreaker_key: SecretStr = SecretStr("")
+    ai_dify_chat_key: SecretStr = SecretStr("")
+    ai_dify_mode: Literal["blocking", "streaming"] = "blocking"
+    ai_coze_base_url: str = "https://api.coze.com"
+    ai_coze_token: SecretStr = SecretStr("")
+    ai_coze_bot_id: str = ""
+    ai_coze_mode: Literal["stream", "poll"] = "stream"
+    ai_openai_base_url: str = "http://localhost:11434/v1"
+    ai_openai_api_key: SecretStr = SecretStr("ollama")
+    ai_openai_model: str = ""
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from rapport.accounts.passwords import PasswordHasher
 from rapport.accounts.service import AccountService
 from rapport.accounts.tokens import TokenCodec
+from rapport.ai.registry import build_router
+from rapport.ai.router import AIRouter
 from rapport.config import Settings
 from rapport.events.bus import EventBus
 from rapport.kit.db import create_engine, make_sessionmaker
@@ -38,6 +40,8 @@ class Runtime:
     accounts: AccountService
     presence: PresenceStore
     bucket: Bucket
+    ai: AIRouter = field(default_factory=lambda: AIRouter({}))
+    analysis: Any = None
     redis: Redis | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -50,6 +54,7 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.bus.drain()
+        await self.ai.aclose()
         await self.engine.dispose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -85,4 +90,5 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         presence=RedisPresence(redis) if redis else MemoryPresence(),
         bucket=RedisBucket(redis) if redis else MemoryBucket(),
         redis=redis,
+        ai=build_router(settings),
     )

@@ -8,8 +8,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rapport.accounts.service import AccountService, ClientInfo, Principal
+from rapport.kit.db import transaction
 from rapport.kit.errors import Unauthorized
-from rapport.kit.http import DbSession, RuntimeDep, client_ip
+from rapport.kit.http import RuntimeDep, client_ip
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
@@ -29,13 +30,15 @@ Client = Annotated[ClientInfo, Depends(client_info)]
 
 
 async def current_principal(
-    session: DbSession,
-    accounts: Accounts,
+    rt: RuntimeDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller, checked in a short transaction of its own (so a route may call slow
+    services, such as a remote AI provider, without holding the request's transaction)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
-    return await accounts.authenticate(session, creds.credentials)
+    async with transaction(rt.sessionmaker) as session:
+        return await rt.accounts.authenticate(session, creds.credentials)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -23,6 +23,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
     show_presence: Mapped[bool] = mapped_column(default=True, server_default=true())
+    ai_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_active_at: Mapped[datetime] = mapped_column(default=clock.now)
     erased_at: Mapped[datetime | None]

@@ -73,6 +73,9 @@ class Preferences(BaseModel):
 
     read_receipts: bool = Field(description="Send and receive read receipts")
     show_presence: bool = Field(description="Show and see online status and last seen")
+    ai_enabled: bool = Field(
+        default=True, description="Use the AI assistant; off = none of your text goes to AI"
+    )
 
 
 class PreferencesUpdate(BaseModel):
@@ -80,3 +83,4 @@ class PreferencesUpdate(BaseModel):
 
     read_receipts: bool | None = None
     show_presence: bool | None = None
+    ai_enabled: bool | None = None

@@ -262,7 +262,7 @@ async def preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
     user = await repo.user_by_id(session, user_id)
     if user is None:
         raise Unauthorized("This account cannot sign in.", code="account_inactive")
-    return Preferences(read_receipts=user.read_receipts, show_presence=user.show_presence)
+    return _prefs(user)
 
 
 async def update_preferences(
@@ -276,7 +276,9 @@ async def update_preferences(
         user.read_receipts = patch.read_receipts
     if patch.show_presence is not None:
         user.show_presence = patch.show_presence
-    prefs = Preferences(read_receipts=user.read_receipts, show_presence=user.show_presence)
+    if patch.ai_enabled is not None:
+        user.ai_enabled = patch.ai_enabled
+    prefs = _prefs(user)
     emit(session, "user.preferences_changed", {"user_id": str(user_id), **prefs.model_dump()})
     return prefs
 
@@ -285,10 +287,15 @@ async def preferences_of(
     session: AsyncSession, user_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Preferences]:
     """Privacy switches of several users (missing users absent)."""
-    return {
-        u.id: Preferences(read_receipts=u.read_receipts, show_presence=u.show_presence)
-        for u in await repo.users_by_ids(session, user_ids)
-    }
+    return {u.id: _prefs(u) for u in await repo.users_by_ids(session, user_ids)}
+
+
+def _prefs(user: User) -> Preferences:
+    return Preferences(
+        read_receipts=user.read_receipts,
+        show_presence=user.show_presence,
+        ai_enabled=user.ai_enabled,
+    )
 
 
 async def live_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit import clock
@@ -56,5 +56,22 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(16), default="text")
     body: Mapped[str] = mapped_column(Text, default="")
     reply_to_id: Mapped[uuid.UUID | None]
+    ai_assisted: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     redacted_at: Mapped[datetime | None]
+
+
+class OfferedSuggestion(Base):
+    """Text the assistant offered a member; a message sent with exactly this text is marked
+    ``ai_assisted``. Kept briefly (see chat.service.SUGGESTION_TTL)."""
+
+    __tablename__ = "offered_suggestions"
+    __table_args__ = (Index("ix_offered_suggestions_lookup", "user_id", "conversation_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    text_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

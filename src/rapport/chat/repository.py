@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.chat.models import Conversation, ConversationMember, Message
+from rapport.chat.models import Conversation, ConversationMember, Message, OfferedSuggestion
 
 
 async def by_match(session: AsyncSession, match_id: uuid.UUID) -> Conversation | None:
@@ -231,3 +231,37 @@ async def conversation_changes(
         )
     )
     return [c for c in known if c not in live]
+
+
+async def offered(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    text_hash: str,
+    since: datetime,
+) -> bool:
+    row = await session.scalar(
+        select(OfferedSuggestion.id)
+        .where(
+            OfferedSuggestion.user_id == user_id,
+            OfferedSuggestion.conversation_id == conversation_id,
+            OfferedSuggestion.text_hash == text_hash,
+            OfferedSuggestion.created_at >= since,
+        )
+        .limit(1)
+    )
+    return row is not None
+
+
+async def recent_messages(
+    session: AsyncSession, conversation_id: uuid.UUID, limit: int
+) -> list[Message]:
+    rows = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+    )
+    return rows[::-1]

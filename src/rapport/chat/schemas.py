@@ -39,6 +39,9 @@ class MessageOut(BaseModel):
     created_at: datetime
     client_msg_id: str | None
     reply_to: uuid.UUID | None = None
+    ai_assisted: bool = Field(
+        default=False, description="Sent unchanged from an assistant suggestion"
+    )
 
 
 class MessagePage(BaseModel):

@@ -8,9 +8,10 @@ without holes; fan-out (``message.created``) happens only after commit.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.accounts import service as accounts
 from rapport.accounts.schemas import Preferences
 from rapport.chat import repository as repo
-from rapport.chat.models import Conversation, ConversationMember, Message
+from rapport.chat.models import Conversation, ConversationMember, Message, OfferedSuggestion
 from rapport.chat.schemas import (
     ConversationOut,
     MessageOut,
@@ -82,6 +83,7 @@ def to_out(m: Message) -> MessageOut:
         created_at=m.created_at,
         client_msg_id=m.client_msg_id,
         reply_to=m.reply_to_id,
+        ai_assisted=m.ai_assisted,
     )
 
 
@@ -119,6 +121,7 @@ async def send(
         and await repo.message_in(session, conv.id, payload.reply_to) is None
     ):
         raise Unprocessable("reply_to is not a message of this conversation.", code="bad_reply_to")
+    assisted = await _was_offered(session, sender, conv.id, payload.body)
     try:
         async with session.begin_nested():
             seq = await repo.next_seq(session, conv.id)
@@ -132,6 +135,7 @@ async def send(
                 kind=payload.kind,
                 body=payload.body,
                 reply_to_id=payload.reply_to,
+                ai_assisted=assisted,
             )
             session.add(msg)
             await session.flush()
@@ -340,3 +344,38 @@ async def closed_among(
 ) -> list[uuid.UUID]:
     """Which of the conversations a client holds are no longer live for this user."""
     return await repo.conversation_changes(session, user_id, known)
+
+
+SUGGESTION_TTL = timedelta(hours=6)
+
+
+def _suggestion_hash(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+async def remember_offered(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, texts: list[str]
+) -> None:
+    """Record suggestions shown to a member, so an unchanged send is marked ai_assisted."""
+    session.add_all(
+        OfferedSuggestion(
+            user_id=user_id, conversation_id=conversation_id, text_hash=_suggestion_hash(t)
+        )
+        for t in texts
+    )
+    await session.flush()
+
+
+async def _was_offered(
+    session: AsyncSession, sender: uuid.UUID, conversation_id: uuid.UUID, body: str
+) -> bool:
+    return await repo.offered(
+        session, sender, conversation_id, _suggestion_hash(body), clock.now() - SUGGESTION_TTL
+    )
+
+
+async def recent_lines(
+    session: AsyncSession, conversation_id: uuid.UUID, limit: int = 20
+) -> list[MessageOut]:
+    """The last messages of a conversation, oldest first (for AI context)."""
+    return [to_out(m) for m in await repo.recent_messages(session, conversation_id, limit)]

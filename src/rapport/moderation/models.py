@@ -37,7 +37,7 @@ class Report(Base):
     reported_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    reason: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(48))
     details: Mapped[str] = mapped_column(Text, default="")
     message_ids: Mapped[list[str]] = mapped_column(default=list)
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -103,3 +103,29 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
 async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     """Drop the user's blocks; keep reports they filed, without the reporter."""
     return await repo.erase_user(session, user_id)
+
+
+async def flag_for_review(
+    session: AsyncSession,
+    reported: uuid.UUID,
+    reason: str,
+    details: str,
+    messages: list[dict[str, Any]],
+) -> Report:
+    """Queue an automatic report (no human reporter) with the flagged message as evidence."""
+    report = Report(
+        reporter_id=None,
+        reported_user_id=reported,
+        reason=reason,
+        details=details,
+        message_ids=[m["id"] for m in messages],
+        evidence={"messages": messages, "captured_at": clock.now().isoformat(), "automatic": True},
+    )
+    session.add(report)
+    await session.flush()
+    emit(
+        session,
+        "moderation.flagged",
+        {"report_id": str(report.id), "reported_user_id": str(reported), "reason": reason},
+    )
+    return report

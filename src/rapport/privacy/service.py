@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.accounts import repository as accounts_repo
 from rapport.accounts import service as accounts
+from rapport.ai import service as ai
 from rapport.chat import service as chat
 from rapport.events.publish import emit
 from rapport.kit import clock
@@ -56,6 +57,7 @@ async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
         "matching": await matching.export_for(session, user_id),
         "chat": await chat.export_for(session, user_id),
         "moderation": await moderation.export_for(session, user_id),
+        "ai": await ai.export_for(session, user_id),
     }
 
 
@@ -66,6 +68,7 @@ async def erase(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
         raise NotFound("Account not found.")
     removed: dict[str, int] = {}
     removed |= await matching.erase_for(session, user_id)
+    removed |= await ai.erase_for(session, user_id)
     removed |= await chat.erase_for(session, user_id)
     removed |= await moderation.erase_for(session, user_id)
     removed |= await profiles.erase_for(session, user_id)

@@ -58,6 +58,11 @@ class Taxonomy:
         if norm.endswith("s") and len(norm) > 3:
             self._lookup.setdefault(norm[:-1], tag_id)
 
+    def match(self, raw: str) -> str | None:
+        """The taxonomy tag ``raw`` names (label, alias or id), or None: never a free tag."""
+        tag = self.resolve(raw)
+        return tag if tag is not None and tag in self.tags else None
+
     def resolve(self, raw: str) -> str | None:
         """Canonical tag id for ``raw``; a free tag ``free:<text>`` if nothing matches."""
         norm = normalise_text(raw)

@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI
 
 from rapport.accounts import service as accounts
+from rapport.ai.socket import AIHandlers
 from rapport.chat.batcher import SendBatcher
 from rapport.chat.socket import ChatHandlers
 from rapport.events.schemas import DomainEvent
@@ -35,6 +36,8 @@ RELAYS: dict[str, tuple[str, str | None]] = {
     "message.created": ("message:new", "message"),
     "receipt.updated": ("receipt:update", "receipt"),
     "conversation.closed": ("conversation:closed", None),
+    "ai.icebreaker": ("ai:icebreaker", "payload"),
+    "safety.warning": ("safety:warning", "payload"),
 }
 
 
@@ -62,6 +65,7 @@ class RealtimeNode:
         self._offline: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.chat = ChatHandlers(self)
         self.chat.register()
+        AIHandlers(self).register()
         self.sio.on("connect", self.connect)
         self.sio.on("disconnect", self.disconnect)
         app.state.on_runtime.append(self.start)

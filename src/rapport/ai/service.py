@@ -1,0 +1,294 @@
+"""AI flows: icebreakers on a match, reply help, message analysis with safety warnings, draft
+polishing and conversation health.
+
+Reads and writes happen in short transactions; provider calls happen between them, never while
+a transaction (and on SQLite the write lock) is held. Only pseudonymous profile data and the
+minimum of text leave the server; users who turned the assistant off get no AI features and
+their text never goes to a remote provider (local safety analysis still runs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rapport.accounts import service as accounts
+from rapport.ai import repository as repo
+from rapport.ai.models import AIResult
+from rapport.ai.providers.base import Provider
+from rapport.ai.router import AIRouter
+from rapport.ai.schemas import (
+    ChatLine,
+    ConversationContext,
+    ConversationHealth,
+    Enhancement,
+    Icebreaker,
+    MessageAnalysis,
+    ProfileBrief,
+    ReplySuggestions,
+)
+from rapport.chat import service as chat
+from rapport.events.publish import emit
+from rapport.kit import clock
+from rapport.kit.db import transaction
+from rapport.kit.errors import Forbidden
+from rapport.moderation import service as moderation
+from rapport.profiles import service as profiles
+
+SEVERE = frozenset({"minor_risk", "self_harm", "scam", "sexual", "harassment"})
+CONTEXT_LINES = 20
+Factory = async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class Prepared:
+    context: ConversationContext
+    peer_id: uuid.UUID
+    remote_allowed: bool
+
+
+async def _brief(session: AsyncSession, user_id: uuid.UUID, ref: str) -> ProfileBrief:
+    profile = await profiles.profile_of(session, user_id)
+    tags = (await profiles.interests_map(session, [user_id]))[user_id]
+    if profile is None:
+        return ProfileBrief(ref=ref, interests=tags)
+    return ProfileBrief(
+        ref=ref,
+        display_name=profile.display_name or "",
+        age=profiles.age_on(profile.birth_date, clock.today()) if profile.birth_date else None,
+        interests=tags,
+        interest_labels=[lab.en for lab in profiles.labels(tags)],
+        languages=list(profile.languages),
+        bio=profile.bio[:300],
+    )
+
+
+async def prepare(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Prepared:
+    """The pseudonymous context of a conversation as seen by one member (404 if not one)."""
+    peers = await chat.peer_ids(session, user_id, conversation_id)
+    peer = peers[0]
+    prefs = await accounts.preferences_of(session, [user_id, peer])
+    if user_id in prefs and not prefs[user_id].ai_enabled:
+        raise Forbidden("The assistant is turned off in your settings.", code="ai_disabled")
+    me_b, peer_b = await _brief(session, user_id, "A"), await _brief(session, peer, "B")
+    lines = [
+        ChatLine(
+            speaker="A" if m.sender_id == user_id else "B", text=m.body, at=m.created_at.timestamp()
+        )
+        for m in await chat.recent_lines(session, conversation_id, CONTEXT_LINES)
+        if m.kind == "text"
+    ]
+    # The peer's words go to a remote provider only if the peer allows AI too.
+    both = all(p.ai_enabled for p in prefs.values()) and len(prefs) == 2
+    return Prepared(ConversationContext(me=me_b, peer=peer_b, lines=lines), peer, both)
+
+
+async def icebreakers_for_match(
+    factory: Factory, router: AIRouter, conversation_id: uuid.UUID, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Icebreaker]:
+    """Icebreakers for each member of a new match who uses the assistant; stored and pushed."""
+    out: dict[uuid.UUID, Icebreaker] = {}
+    for user in user_ids:
+        async with transaction(factory) as session:
+            try:
+                prepared = await prepare(session, user, conversation_id)
+            except Forbidden:
+                continue
+        result, provider = await router.call(
+            "icebreaker",
+            _icebreaker_call(prepared.context),
+            remote_allowed=prepared.remote_allowed,
+        )
+        async with transaction(factory) as session:
+            session.add(
+                AIResult(
+                    kind="icebreaker",
+                    provider=provider,
+                    user_id=user,
+                    conversation_id=conversation_id,
+                    payload=result.model_dump(mode="json"),
+                )
+            )
+            emit(
+                session,
+                "ai.icebreaker",
+                {
+                    "recipients": [str(user)],
+                    "payload": {
+                        "conversation_id": str(conversation_id),
+                        "icebreaker": result.model_dump(mode="json"),
+                    },
+                },
+            )
+        out[user] = result
+    return out
+
+
+def _icebreaker_call(ctx: ConversationContext) -> Callable[[Provider], Awaitable[Icebreaker]]:
+    hint = "zh" if ctx.me.languages[:1] == ["zh"] else ""
+    return lambda p: p.icebreaker(ctx.me, ctx.peer, hint)
+
+
+async def stored_icebreaker(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Icebreaker | None:
+    """The icebreaker prepared for this member when the match was made, if any."""
+    await chat.peer_ids(session, user_id, conversation_id)
+    row = await repo.latest(session, "icebreaker", conversation_id, user_id)
+    return Icebreaker.model_validate(row.payload) if row else None
+
+
+async def suggestions(
+    factory: Factory, router: AIRouter, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> ReplySuggestions:
+    """Three replies (warm, playful, curious) and topic ideas, in the conversation's language."""
+    async with transaction(factory) as session:
+        prepared = await prepare(session, user_id, conversation_id)
+    result, provider = await router.call(
+        "replies",
+        lambda p: p.suggest_replies(prepared.context),
+        remote_allowed=prepared.remote_allowed,
+    )
+    async with transaction(factory) as session:
+        session.add(
+            AIResult(
+                kind="suggestions",
+                provider=provider,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                payload=result.model_dump(mode="json"),
+            )
+        )
+        await chat.remember_offered(
+            session, user_id, conversation_id, [r.text for r in result.replies]
+        )
+    return result
+
+
+async def enhance(
+    factory: Factory,
+    router: AIRouter,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    draft: str,
+) -> Enhancement:
+    """Polish a draft and check it before sending (the sender's own text only)."""
+    async with transaction(factory) as session:
+        prepared = await prepare(session, user_id, conversation_id)
+    result, _ = await router.call(
+        "enhance",
+        lambda p: p.enhance_message(draft, prepared.context),
+        remote_allowed=prepared.remote_allowed,
+    )
+    async with transaction(factory) as session:
+        await chat.remember_offered(session, user_id, conversation_id, [result.enhanced_message])
+    return result
+
+
+async def health(
+    factory: Factory, router: AIRouter, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> ConversationHealth:
+    """How the conversation is going and what might help."""
+    async with transaction(factory) as session:
+        prepared = await prepare(session, user_id, conversation_id)
+    result, _ = await router.call(
+        "health",
+        lambda p: p.conversation_health(prepared.context),
+        remote_allowed=prepared.remote_allowed,
+    )
+    return result
+
+
+async def analyze_batch(
+    factory: Factory, router: AIRouter, items: list[tuple[dict[str, Any], list[str]]]
+) -> list[MessageAnalysis]:
+    """Analyse new text messages (after delivery) and store the results in one transaction;
+    flagged ones warn their recipients privately, severe ones are queued for moderators."""
+    texts = [(m, r) for m, r in items if m.get("kind") == "text" and m.get("sender_id")]
+    if not texts:
+        return []
+    senders = list({uuid.UUID(m["sender_id"]) for m, _ in texts})
+    async with transaction(factory) as session:
+        prefs = await accounts.preferences_of(session, senders)
+    results = []
+    for message, _ in texts:
+        sender = uuid.UUID(message["sender_id"])
+        remote = sender in prefs and prefs[sender].ai_enabled
+        result, provider = await router.call(
+            "analysis", _analysis_call(message["body"]), remote_allowed=remote
+        )
+        results.append((result, provider))
+    async with transaction(factory) as session:
+        for (message, recipients), (result, provider) in zip(texts, results, strict=True):
+            session.add(
+                AIResult(
+                    kind="analysis",
+                    provider=provider,
+                    user_id=uuid.UUID(message["sender_id"]),
+                    conversation_id=uuid.UUID(message["conversation_id"]),
+                    message_id=uuid.UUID(message["id"]),
+                    payload=result.model_dump(mode="json"),
+                )
+            )
+            if result.warning_flags:
+                await _warn(session, message, recipients, result)
+    return [r for r, _ in results]
+
+
+def _analysis_call(text: str) -> Callable[[Provider], Awaitable[MessageAnalysis]]:
+    return lambda p: p.analyze_message(text, None)
+
+
+async def _warn(
+    session: AsyncSession,
+    message: dict[str, Any],
+    recipients: list[str],
+    result: MessageAnalysis,
+) -> None:
+    others = [r for r in recipients if r != message["sender_id"]]
+    emit(
+        session,
+        "safety.warning",
+        {
+            "recipients": others,
+            "payload": {
+                "conversation_id": message["conversation_id"],
+                "message_id": message["id"],
+                "flags": result.warning_flags,
+                "prompt": "does_this_bother_you",
+            },
+        },
+    )
+    severe = sorted(SEVERE & set(result.warning_flags))
+    if severe:
+        await moderation.flag_for_review(
+            session,
+            uuid.UUID(message["sender_id"]),
+            f"auto:{severe[0]}",
+            f"Automatic flags: {', '.join(result.warning_flags)}",
+            [message],
+        )
+
+
+async def export_for(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """AI results produced for or about the user."""
+    return [
+        {
+            "kind": r.kind,
+            "provider": r.provider,
+            "conversation_id": str(r.conversation_id),
+            "created_at": r.created_at.isoformat(),
+            "payload": r.payload,
+        }
+        for r in await repo.of_user(session, user_id)
+    ]
+
+
+async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
+    return {"ai_results_deleted": await repo.erase_user(session, user_id)}

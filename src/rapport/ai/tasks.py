@@ -1,0 +1,65 @@
+"""Background AI work hung on domain events (after commit, never on the delivery path)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rapport.ai import service
+from rapport.events.schemas import DomainEvent
+
+if TYPE_CHECKING:
+    from rapport.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+BATCH = 64
+
+
+class AnalysisQueue:
+    """New messages wait here; one worker analyses them in batches (one write per batch)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.queue: asyncio.Queue[tuple[dict[str, Any], list[str]]] = asyncio.Queue(100_000)
+
+    async def on_message(self, event: DomainEvent) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # overload: skip analysis, never delivery
+            self.queue.put_nowait((event.data["message"], event.data["recipients"]))
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await service.analyze_batch(self.rt.sessionmaker, self.rt.ai, batch)
+            except Exception:
+                log.exception("analysis_batch_failed", size=len(batch))
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been analysed (tests)."""
+        while not self.queue.empty():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+
+
+def install(rt: Runtime) -> None:
+    """Subscribe the AI layer to domain events and start its worker."""
+    analysis = AnalysisQueue(rt)
+    rt.analysis = analysis
+
+    async def match_created(event: DomainEvent) -> None:
+        await service.icebreakers_for_match(
+            rt.sessionmaker,
+            rt.ai,
+            uuid.UUID(event.data["conversation_id"]),
+            [uuid.UUID(u) for u in event.data["user_ids"]],
+        )
+
+    rt.bus.subscribe("match.created", match_created)
+    rt.bus.subscribe("message.created", analysis.on_message)
+    rt.spawn(analysis.run())
