@@ -39,12 +39,13 @@ class AnalysisQueue:
                 await service.analyze_batch(self.rt.sessionmaker, self.rt.ai, batch)
             except Exception:
                 log.exception("analysis_batch_failed", size=len(batch))
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
 
     async def drain(self) -> None:
-        """Wait until everything queued so far has been analysed (tests)."""
-        while not self.queue.empty():
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
+        """Wait until everything queued so far has been analysed."""
+        await self.queue.join()
 
 
 def install(rt: Runtime) -> None:

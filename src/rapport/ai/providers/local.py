@@ -50,6 +50,7 @@ COMPLIMENT = re.compile(
     r"(cute|pretty|handsome|beautiful|nice (photo|pic|smile)|好看|可爱|帅|漂亮|笑容)"
 )
 STALL_S = 24 * 3600
+DISTRESS = frozenset({"harassment", "self_harm"})
 
 
 @dataclass(frozen=True)
@@ -253,12 +254,17 @@ def analyze(text: str, hint: str | None = None) -> MessageAnalysis:
     """Sentiment, emotions, warning flags, topics and language of one message."""
     lang = language(text, default=hint or "en")
     pol = sentiment.polarity(text, lang)
+    warnings = flags.detect(text)
+    label, score = pol.label, pol.score
+    if DISTRESS & set(warnings):
+        # A threat or a cry for help is negative whatever words it is dressed in.
+        label, score = "negative", min(score, -0.5)
     return MessageAnalysis(
-        sentiment=pol.label,
-        score=pol.score,
+        sentiment=label,
+        score=score,
         confidence=pol.confidence,
         emotions=list(pol.emotions),
-        warning_flags=flags.detect(text),
+        warning_flags=warnings,
         topics=topics_in(text)[:5],
         language=lang,
     )
