@@ -1,0 +1,1 @@
+"""Messaging benchmark: Rapport against a bare python-socketio relay (see docs/performance.md)."""
