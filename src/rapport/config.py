@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     ai_route_health: AIProviderName = "local"
     ai_timeout_s: float = Field(default=8.0, gt=0, le=120)
     ai_user_prefix: str = "rapport-"
+    ai_stall_after_s: int = Field(default=24 * 3600, ge=60)
+    ai_stall_check_s: float = Field(default=300.0, gt=0)
     ai_dify_base_url: str = "https://api.dify.ai"
     ai_dify_enhancer_key: SecretStr = SecretStr("")
     ai_dify_icebreaker_key: SecretStr = SecretStr("")

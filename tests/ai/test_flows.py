@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.ai import service
 from rapport.ai import tasks as ai_tasks
 from rapport.ai.providers.local import LocalProvider
 from rapport.ai.router import FALLBACKS, AIRouter
 from rapport.events.schemas import DomainEvent
+from rapport.kit.clock import FrozenClock, set_clock
 from rapport.moderation.models import Report
 from rapport.runtime import Runtime
 from tests.factories import create_pair, create_user, match
@@ -167,3 +170,27 @@ async def test_enhance_and_health(client: httpx.AsyncClient) -> None:
     assert r.json()["enhanced_message"].startswith("I like jazz.")
     h = await client.get(ai(conv, "health"), headers=a.headers)
     assert h.status_code == 200 and h.json()["stage"] == "opening"
+
+
+async def test_stalled_question_gets_one_coach_nudge(
+    client: httpx.AsyncClient, rt: Runtime, record_events: Recorder
+) -> None:
+    nudges = record_events("ai.coach")
+    a, b = await create_pair(client)
+    conv = (await match(client, a, b))["conversation_id"]
+    previous = set_clock(FrozenClock(datetime.now(UTC) - timedelta(hours=30)))
+    try:
+        await client.post(
+            f"/api/v1/conversations/{conv}/messages",
+            headers=a.headers,
+            json={"client_msg_id": uuid.uuid4().hex, "body": "What's your favourite hiking trail?"},
+        )
+    finally:
+        set_clock(previous)
+    window = timedelta(hours=12)
+    assert await service.coach_stalled(rt.sessionmaker, rt.ai, timedelta(hours=24), window) == 1
+    await rt.bus.drain()
+    assert nudges[0].data["recipients"] == [str(b.id)]
+    assert nudges[0].data["payload"]["reason"] == "stalled" and nudges[0].data["payload"]["topics"]
+    # Scanning again (or from another node) sends nothing new.
+    assert await service.coach_stalled(rt.sessionmaker, rt.ai, timedelta(hours=24), window) == 0

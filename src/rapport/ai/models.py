@@ -31,5 +31,8 @@ class AIResult(Base):
         ForeignKey("messages.id", ondelete="CASCADE")
     )
     provider: Mapped[str] = mapped_column(String(24))
+    # Set for results that must exist once only (a nudge for a given point of a conversation),
+    # so several nodes scanning at once cannot send it twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

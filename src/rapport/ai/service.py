@@ -9,11 +9,14 @@ their text never goes to a remote provider (local safety analysis still runs).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rapport.accounts import service as accounts
@@ -35,7 +38,7 @@ from rapport.chat import service as chat
 from rapport.events.publish import emit
 from rapport.kit import clock
 from rapport.kit.db import transaction
-from rapport.kit.errors import Forbidden
+from rapport.kit.errors import Forbidden, RapportError
 from rapport.moderation import service as moderation
 from rapport.profiles import service as profiles
 
@@ -292,3 +295,71 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str
 
 async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     return {"ai_results_deleted": await repo.erase_user(session, user_id)}
+
+
+QUESTION = re.compile(r"[?？]\s*$|[吗呢]\s*[?？]?\s*$")
+
+
+async def coach_stalled(
+    factory: Factory, router: AIRouter, stall_after: timedelta, window: timedelta
+) -> int:
+    """Nudge conversations that went quiet after a question: the member whose turn it is gets
+    topic ideas. Each point of a conversation is nudged once, across every node."""
+    async with transaction(factory) as session:
+        quiet = await chat.quiet_conversations(session, stall_after, window)
+    sent = 0
+    for conversation_id, last, members in quiet:
+        if not QUESTION.search(last.body) or last.sender_id is None:
+            continue
+        owes = [m for m in members if m != last.sender_id]
+        for user in owes:
+            if await _nudge(factory, router, user, conversation_id, last.seq):
+                sent += 1
+    return sent
+
+
+async def _nudge(
+    factory: Factory, router: AIRouter, user: uuid.UUID, conversation_id: uuid.UUID, seq: int
+) -> bool:
+    try:
+        async with transaction(factory) as session:
+            prepared = await prepare(session, user, conversation_id)
+    except RapportError:
+        return False  # assistant off, or no longer a member
+    ideas, provider = await router.call(
+        "replies",
+        lambda p: p.suggest_replies(prepared.context),
+        remote_allowed=prepared.remote_allowed,
+    )
+    try:
+        async with transaction(factory) as session:
+            session.add(
+                AIResult(
+                    kind="nudge",
+                    provider=provider,
+                    user_id=user,
+                    conversation_id=conversation_id,
+                    dedupe_key=f"nudge:{conversation_id}:{seq}:{user}",
+                    payload={"reason": "stalled", "topics": ideas.topics},
+                )
+            )
+            await session.flush()
+            emit(
+                session,
+                "ai.coach",
+                {
+                    "recipients": [str(user)],
+                    "payload": {
+                        "conversation_id": str(conversation_id),
+                        "reason": "stalled",
+                        "topics": ideas.topics,
+                        "replies": [r.model_dump() for r in ideas.replies],
+                    },
+                },
+            )
+            await chat.remember_offered(
+                session, user, conversation_id, [r.text for r in ideas.replies]
+            )
+    except IntegrityError:
+        return False  # another node nudged this point already
+    return True

@@ -265,3 +265,24 @@ async def recent_messages(
         )
     )
     return rows[::-1]
+
+
+async def quiet_since(
+    session: AsyncSession, before: datetime, after: datetime, limit: int
+) -> list[tuple[Conversation, Message]]:
+    """Live conversations whose last message was sent between ``after`` and ``before``."""
+    rows = await session.execute(
+        select(Conversation, Message)
+        .join(
+            Message,
+            (Message.conversation_id == Conversation.id) & (Message.seq == Conversation.last_seq),
+        )
+        .where(
+            Conversation.closed_at.is_(None),
+            Message.created_at < before,
+            Message.created_at >= after,
+        )
+        .order_by(Message.created_at)
+        .limit(limit)
+    )
+    return [(c, m) for c, m in rows]

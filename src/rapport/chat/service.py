@@ -379,3 +379,17 @@ async def recent_lines(
 ) -> list[MessageOut]:
     """The last messages of a conversation, oldest first (for AI context)."""
     return [to_out(m) for m in await repo.recent_messages(session, conversation_id, limit)]
+
+
+async def quiet_conversations(
+    session: AsyncSession, quiet_for: timedelta, window: timedelta, limit: int = 200
+) -> list[tuple[uuid.UUID, MessageOut, list[uuid.UUID]]]:
+    """Live conversations silent for at least ``quiet_for`` (but not longer than
+    ``quiet_for + window``): (conversation id, last message, member ids)."""
+    now = clock.now()
+    out = []
+    for conv, last in await repo.quiet_since(
+        session, now - quiet_for, now - quiet_for - window, limit
+    ):
+        out.append((conv.id, to_out(last), await repo.members(session, conv.id)))
+    return out

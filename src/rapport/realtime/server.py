@@ -38,6 +38,7 @@ RELAYS: dict[str, tuple[str, str | None]] = {
     "conversation.closed": ("conversation:closed", None),
     "ai.icebreaker": ("ai:icebreaker", "payload"),
     "safety.warning": ("safety:warning", "payload"),
+    "ai.coach": ("ai:coach", "payload"),
 }
 
 

@@ -129,7 +129,15 @@ def topics_for(
 
 
 def _fill(template: str, *, name: str, topic: str) -> str:
-    return template.replace("{name}", name).replace("{topic}", topic).strip()
+    """Fill a template; an unknown name is left out cleanly and English topic labels read
+    mid-sentence ("Hiking" -> "hiking", acronyms such as "K-Pop" kept)."""
+    if len(topic) > 1 and topic[:1].isupper() and topic[1:2].islower():
+        topic = topic[:1].lower() + topic[1:]
+    text = template.replace("{topic}", topic)
+    if name:
+        return text.replace("{name}", name).strip()
+    text = re.sub(r"[ ,，、]*\{name\}", "", text)
+    return re.sub(r"\s+([!?.,！？。，])", r"\1", text).strip()
 
 
 def conversation_language(context: ConversationContext) -> str:
