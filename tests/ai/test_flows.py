@@ -68,13 +68,13 @@ async def test_help_returns_three_replies_and_marks_unchanged_sends(
     sent = await client.post(
         f"/api/v1/conversations/{conv}/messages",
         headers=a.headers,
-        json={"client_msg_id": uuid.uuid4().hex, "body": pick},
+        json={"client_msg_id": uuid.uuid4().hex, "body": pick, "ai_suggestion": True},
     )
     assert sent.json()["ai_assisted"] is True
     edited = await client.post(
         f"/api/v1/conversations/{conv}/messages",
         headers=a.headers,
-        json={"client_msg_id": uuid.uuid4().hex, "body": pick + "!"},
+        json={"client_msg_id": uuid.uuid4().hex, "body": pick + "!", "ai_suggestion": True},
     )
     assert edited.json()["ai_assisted"] is False
 

@@ -61,10 +61,10 @@ class SendBatcher:
             async with transaction(self._factory) as session:
                 for item in batch:
                     try:
-                        async with session.begin_nested():
-                            message, _ = await service.send(
-                                session, item.sender, item.conversation_id, item.payload
-                            )
+                        # send() runs in a savepoint of its own: a refusal leaves the batch clean.
+                        message, _ = await service.send(
+                            session, item.sender, item.conversation_id, item.payload
+                        )
                         outcomes.append((item, message, None))
                     except RapportError as exc:
                         outcomes.append((item, None, exc))

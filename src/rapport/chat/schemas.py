@@ -20,6 +20,11 @@ class MessageSend(BaseModel):
     kind: Literal["text"] = "text"
     body: str = Field(min_length=1, max_length=MAX_BODY)
     reply_to: uuid.UUID | None = None
+    ai_suggestion: bool = Field(
+        default=False,
+        description="The user sent an assistant suggestion; if the text is unchanged the "
+        "message is stored with ai_assisted: true",
+    )
 
     @field_validator("body")
     @classmethod

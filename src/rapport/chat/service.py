@@ -30,7 +30,7 @@ from rapport.chat.schemas import (
 )
 from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from rapport.kit.errors import Conflict, NotFound, Unprocessable
 
 REPORT_CONTEXT = 5
 
@@ -105,47 +105,68 @@ async def require_member(
     return conv
 
 
+_members: dict[uuid.UUID, frozenset[uuid.UUID]] = {}
+_MEMBERS_MAX = 200_000
+
+
+async def members_of(session: AsyncSession, conversation_id: uuid.UUID) -> frozenset[uuid.UUID]:
+    """Members of a conversation (empty if it does not exist). Membership never changes after
+    a conversation is opened, so it is cached; whether it is still open is checked atomically
+    when a seq is taken."""
+    members = _members.get(conversation_id)
+    if members is None:
+        members = frozenset(await repo.members(session, conversation_id))
+        if members:
+            if len(_members) >= _MEMBERS_MAX:
+                _members.clear()
+            _members[conversation_id] = members
+    return members
+
+
 async def send(
     session: AsyncSession, sender: uuid.UUID, conversation_id: uuid.UUID, payload: MessageSend
 ) -> tuple[MessageOut, bool]:
     """Store a message (or return the one already stored under its client_msg_id).
 
-    Returns ``(message, created)``; a retry of a committed send gets ``created=False``.
+    Returns ``(message, created)``; a retry of a committed send gets ``created=False``. The
+    common path is four statements: SAVEPOINT, take the next seq from the open conversation
+    (``UPDATE … RETURNING``), INSERT, RELEASE. A retry is recognised by the unique
+    ``(sender_id, client_msg_id)`` key: its savepoint rolls back, seq included.
     """
-    existing = await repo.by_client_id(session, sender, payload.client_msg_id)
-    if existing is not None:
-        return _same_send(existing, conversation_id), False
-    conv = await require_member(session, sender, conversation_id)
+    members = await members_of(session, conversation_id)
+    if sender not in members:
+        raise NotFound("No such conversation.", code="conversation_not_found")
     if (
         payload.reply_to is not None
-        and await repo.message_in(session, conv.id, payload.reply_to) is None
+        and await repo.message_in(session, conversation_id, payload.reply_to) is None
     ):
         raise Unprocessable("reply_to is not a message of this conversation.", code="bad_reply_to")
-    assisted = await _was_offered(session, sender, conv.id, payload.body)
+    assisted = payload.ai_suggestion and await _was_offered(
+        session, sender, conversation_id, payload.body
+    )
     try:
         async with session.begin_nested():
-            seq = await repo.next_seq(session, conv.id)
-            if seq is None:
-                raise Forbidden("This conversation has ended.", code="conversation_closed")
-            msg = Message(
-                conversation_id=conv.id,
-                seq=seq,
-                sender_id=sender,
-                client_msg_id=payload.client_msg_id,
-                kind=payload.kind,
-                body=payload.body,
-                reply_to_id=payload.reply_to,
-                ai_assisted=assisted,
-            )
-            session.add(msg)
-            await session.flush()
+            seq = await repo.next_seq(session, conversation_id)
+            if seq is not None:
+                msg = Message(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    sender_id=sender,
+                    client_msg_id=payload.client_msg_id,
+                    kind=payload.kind,
+                    body=payload.body,
+                    reply_to_id=payload.reply_to,
+                    ai_assisted=assisted,
+                )
+                session.add(msg)
+                await session.flush()
     except IntegrityError:
-        # A concurrent retry with the same client_msg_id won the race: answer with its row.
-        raced = await repo.by_client_id(session, sender, payload.client_msg_id)
-        if raced is None:
-            raise
-        return _same_send(raced, conversation_id), False
-    members = await repo.members(session, conv.id)
+        seq = None  # a retry of a stored message (or a concurrent twin): answer with it
+    if seq is None:
+        existing = await repo.by_client_id(session, sender, payload.client_msg_id)
+        if existing is None:
+            raise NotFound("No such conversation.", code="conversation_not_found")
+        return _same_send(existing, conversation_id), False
     out = to_out(msg)
     emit(
         session,
