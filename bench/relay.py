@@ -24,6 +24,8 @@ from typing import Any
 import socketio
 import uvicorn
 
+from rapport.kit import gctune
+
 MAX_FRAME = 64 * 1024  # as rapport.realtime.server.MAX_FRAME
 
 
@@ -74,6 +76,7 @@ def create_app() -> socketio.ASGIApp:
 async def _healthz(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
+            gctune.tune()  # the same process tuning as `rapport serve`
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return

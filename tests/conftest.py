@@ -31,6 +31,7 @@ def make_settings(**overrides: object) -> Settings:
         "env": "test",
         "secret_key": "test-secret-key-that-is-long-enough-0123456789",
         "database_url": "sqlite+aiosqlite:///:memory:",
+        "gc_tuning": False,
     }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     log_level: str = "INFO"
     log_json: bool = False
+    gc_tuning: bool = True
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     jwt_audience: str = "rapport"

@@ -56,3 +56,50 @@ async def test_batches_respect_max_size(client: httpx.AsyncClient, rt: Runtime, 
     finally:
         worker.cancel()
     assert sorted(m.seq for m in out) == list(range(1, 8))
+
+
+async def test_mixed_batch_keeps_every_guarantee(client: httpx.AsyncClient, rt: Runtime) -> None:
+    a, b = await create_pair(client)
+    conv1 = uuid.UUID((await match(client, a, b))["conversation_id"])
+    c = await create_user(
+        client,
+        display_name="Cal",
+        gender="man",
+        seeking={"genders": ["woman"], "age_min": 25, "age_max": 40},
+    )
+    m2 = await match(client, a, c)
+    conv2 = uuid.UUID(m2["conversation_id"])
+    first = await client.post(
+        f"/api/v1/conversations/{conv1}/messages",
+        headers=a.headers,
+        json={"client_msg_id": "stored-0001", "body": "already here"},
+    )
+    await client.delete(f"/api/v1/matches/{m2['id']}", headers=c.headers)  # conv2 closes
+    batcher = SendBatcher(rt.sessionmaker)
+    worker = asyncio.create_task(batcher.run())
+
+    def msg(cid: str, **kw: object) -> MessageSend:
+        return MessageSend(client_msg_id=cid, body=f"body {cid}", **kw)  # type: ignore[arg-type]
+
+    try:
+        results = await asyncio.gather(
+            batcher.submit(a.id, conv1, msg("new-000001")),
+            batcher.submit(b.id, conv1, msg("new-000002")),
+            batcher.submit(a.id, conv1, msg("stored-0001")),  # a retry of a stored message
+            batcher.submit(a.id, conv1, msg("new-000001")),  # a twin inside the batch
+            batcher.submit(a.id, conv2, msg("closed-001")),  # conversation closed
+            batcher.submit(c.id, conv1, msg("intruder-1")),  # not a member
+            batcher.submit(b.id, conv1, msg("reply-0001", reply_to=first.json()["id"])),
+            return_exceptions=True,
+        )
+    finally:
+        worker.cancel()
+    new1, new2, retry, twin, closed, intruder, reply = results
+    assert retry.id == uuid.UUID(first.json()["id"]) and retry.seq == 1  # type: ignore[union-attr]
+    assert twin == new1
+    assert isinstance(closed, NotFound) and isinstance(intruder, NotFound)
+    seqs = sorted(r.seq for r in (new1, new2, reply))  # type: ignore[union-attr]
+    assert seqs == [2, 3, 4]
+    page = (await client.get(f"/api/v1/conversations/{conv1}/messages", headers=b.headers)).json()
+    assert [m["seq"] for m in page["messages"]] == [1, 2, 3, 4]
+    assert any(m["reply_to"] == first.json()["id"] for m in page["messages"])

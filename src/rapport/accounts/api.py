@@ -15,7 +15,7 @@ from rapport.accounts.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from rapport.kit.http import STANDARD_PROBLEMS, DbSession
+from rapport.kit.http import STANDARD_PROBLEMS, DbSession, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=STANDARD_PROBLEMS)
 
@@ -31,10 +31,10 @@ async def register(
 
 @router.post("/login")
 async def login(
-    body: LoginRequest, session: DbSession, accounts: Accounts, client: Client
+    body: LoginRequest, rt: RuntimeDep, accounts: Accounts, client: Client
 ) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
-    return await accounts.login(session, body.email, body.password, client)
+    return await accounts.login(rt.sessionmaker, body.email, body.password, client)
 
 
 @router.post("/refresh")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rapport.accounts import repository as repo
 from rapport.accounts.models import AuthSession, RefreshToken, User
@@ -17,8 +17,11 @@ from rapport.accounts.tokens import TokenCodec, hash_refresh_token, new_refresh_
 from rapport.config import Settings
 from rapport.events.publish import emit
 from rapport.kit import clock
+from rapport.kit.db import transaction
 from rapport.kit.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from rapport.kit.ratelimit import Limiter, enforce
+
+Factory = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,12 @@ class AccountService:
             "registrations from this address",
         )
         email = email.strip().lower()
+        # Hash before the first statement: the transaction (on SQLite, the write lock) must not
+        # wait on Argon2.
+        password_hash = await self.hasher.hash(password)
         if await repo.user_by_email(session, email) is not None:
             raise Conflict("An account with this email already exists.", code="email_taken")
-        user = User(email=email, password_hash=await self.hasher.hash(password), locale=locale)
+        user = User(email=email, password_hash=password_hash, locale=locale)
         session.add(user)
         try:
             await session.flush()
@@ -73,9 +79,12 @@ class AccountService:
         return user, await self._open_session(session, user, client)
 
     async def login(
-        self, session: AsyncSession, email: str, password: str, client: ClientInfo
+        self, factory: Factory, email: str, password: str, client: ClientInfo
     ) -> TokenPair:
-        """Check credentials under per-IP and per-account attempt limits."""
+        """Check credentials under per-IP and per-account attempt limits.
+
+        The password is verified between two short transactions, never inside one.
+        """
         s = self.settings
         email = email.strip().lower()
         account_key = f"login:acct:{email}"
@@ -95,7 +104,8 @@ class AccountService:
                 retry_after_s=wait,
                 code="too_many_attempts",
             )
-        user = await repo.user_by_email(session, email)
+        async with transaction(factory) as session:
+            user = await repo.user_by_email(session, email)
         if user is None or user.password_hash is None:
             await self.hasher.burn(password)
             await self.limiter.hit(
@@ -110,9 +120,18 @@ class AccountService:
         if user.status == "banned":
             raise Forbidden("This account is suspended.", code="account_banned")
         await self.limiter.reset(account_key)
-        if self.hasher.needs_rehash(user.password_hash):
-            user.password_hash = await self.hasher.hash(password)
-        return await self._open_session(session, user, client)
+        rehashed = (
+            await self.hasher.hash(password)
+            if self.hasher.needs_rehash(user.password_hash)
+            else None
+        )
+        async with transaction(factory) as session:
+            fresh = await repo.user_by_id(session, user.id)
+            if fresh is None or fresh.status != "active":
+                raise Unauthorized("This account cannot sign in.", code="account_inactive")
+            if rehashed is not None:
+                fresh.password_hash = rehashed
+            return await self._open_session(session, fresh, client)
 
     async def refresh(self, session: AsyncSession, token: str) -> TokenPair:
         """Rotate a refresh token; reuse of a rotated one revokes its whole family."""

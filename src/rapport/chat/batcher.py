@@ -1,7 +1,8 @@
 """Group commit for sends: messages that arrive together are stored in one transaction.
 
-Each message still gets its own savepoint, so one refusal (not a member, closed, bad reply)
-rolls back only that message; the whole batch commits once, then every sender is acknowledged.
+Plain new messages of a batch are stored with a few statements in all (chat.service.send_batch);
+a refusal (not a member, closed, bad reply) touches only its own message; the whole batch
+commits once, then every sender is acknowledged.
 Acks therefore still mean committed, and a lone message is never delayed: the worker takes
 whatever is queued the moment the previous commit finishes (batch size 1 when idle).
 """
@@ -56,29 +57,21 @@ class SendBatcher:
             await self._commit(batch)
 
     async def _commit(self, batch: list[_Send]) -> None:
-        outcomes: list[tuple[_Send, MessageOut | None, RapportError | None]] = []
         try:
             async with transaction(self._factory) as session:
-                for item in batch:
-                    try:
-                        # send() runs in a savepoint of its own: a refusal leaves the batch clean.
-                        message, _ = await service.send(
-                            session, item.sender, item.conversation_id, item.payload
-                        )
-                        outcomes.append((item, message, None))
-                    except RapportError as exc:
-                        outcomes.append((item, None, exc))
+                outcomes = await service.send_batch(
+                    session, [(item.sender, item.conversation_id, item.payload) for item in batch]
+                )
         except Exception as exc:
             log.exception("send_batch_failed", size=len(batch))
             for item in batch:
                 if not item.done.done():
                     item.done.set_exception(exc)
             return
-        for item, stored, error in outcomes:
+        for item, outcome in zip(batch, outcomes, strict=True):
             if item.done.done():
                 continue  # the sender gave up waiting; the message is stored all the same
-            if error is not None:
-                item.done.set_exception(error)
+            if isinstance(outcome, RapportError):
+                item.done.set_exception(outcome)
             else:
-                assert stored is not None
-                item.done.set_result(stored)
+                item.done.set_result(outcome)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.chat.models import Conversation, ConversationMember, Message, OfferedSuggestion
@@ -286,3 +286,36 @@ async def quiet_since(
         .limit(limit)
     )
     return [(c, m) for c, m in rows]
+
+
+async def stored_keys(
+    session: AsyncSession, keys: Collection[tuple[uuid.UUID, str]]
+) -> set[tuple[uuid.UUID, str]]:
+    """Which (sender, client_msg_id) pairs are already stored (one query for a batch)."""
+    if not keys:
+        return set()
+    senders = {s for s, _ in keys}
+    ids = {c for _, c in keys}
+    rows = await session.execute(
+        select(Message.sender_id, Message.client_msg_id).where(
+            Message.sender_id.in_(list(senders)), Message.client_msg_id.in_(list(ids))
+        )
+    )
+    found = {(s, c) for s, c in rows if s is not None and c is not None}
+    return found & set(keys)
+
+
+async def take_seqs(session: AsyncSession, conversation_id: uuid.UUID, count: int) -> int | None:
+    """Reserve ``count`` consecutive seqs of an open conversation; returns the last one."""
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.closed_at.is_(None))
+        .values(last_seq=Conversation.last_seq + count)
+        .returning(Conversation.last_seq)
+    )
+    return int(seq) if seq is not None else None
+
+
+async def insert_many(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """One multi-row INSERT of new messages (Core, no ORM unit of work)."""
+    await session.execute(insert(Message), rows)

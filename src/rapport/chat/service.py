@@ -30,7 +30,8 @@ from rapport.chat.schemas import (
 )
 from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.errors import Conflict, NotFound, Unprocessable
+from rapport.kit.errors import Conflict, NotFound, RapportError, Unprocessable
+from rapport.kit.ids import new_id
 
 REPORT_CONTEXT = 5
 
@@ -414,3 +415,120 @@ async def quiet_conversations(
     ):
         out.append((conv.id, to_out(last), await repo.members(session, conv.id)))
     return out
+
+
+SendItem = tuple[uuid.UUID, uuid.UUID, MessageSend]
+
+
+async def send_batch(
+    session: AsyncSession, items: list[SendItem]
+) -> list[MessageOut | RapportError]:
+    """Store many sends in the caller's transaction with a handful of statements.
+
+    The fast path covers plain new messages: one SELECT finds retries, one
+    ``UPDATE … RETURNING`` per conversation reserves consecutive seqs, one multi-row INSERT
+    stores them all. Everything else — retries, replies, claimed suggestions, closed
+    conversations, or a twin racing in from another node — goes through :func:`send` one by
+    one, with the same guarantees.
+    """
+    results: list[MessageOut | RapportError | None] = [None] * len(items)
+    slow: list[int] = []
+    fast: list[int] = []
+    seen: set[tuple[uuid.UUID, str]] = set()
+    for i, (sender, conversation_id, payload) in enumerate(items):
+        if sender not in await members_of(session, conversation_id):
+            results[i] = NotFound("No such conversation.", code="conversation_not_found")
+        elif (
+            payload.reply_to is not None
+            or payload.ai_suggestion
+            or (sender, payload.client_msg_id) in seen
+        ):
+            slow.append(i)
+        else:
+            seen.add((sender, payload.client_msg_id))
+            fast.append(i)
+    stored = await repo.stored_keys(
+        session, [(items[i][0], items[i][2].client_msg_id) for i in fast]
+    )
+    slow += [i for i in fast if (items[i][0], items[i][2].client_msg_id) in stored]
+    fast = [i for i in fast if (items[i][0], items[i][2].client_msg_id) not in stored]
+    created = await _insert_fast(session, items, fast, results, slow)
+    for i in sorted(slow):
+        sender, conversation_id, payload = items[i]
+        try:
+            results[i], _ = await send(session, sender, conversation_id, payload)
+        except RapportError as exc:
+            results[i] = exc
+    for i in created:
+        out = results[i]
+        assert isinstance(out, MessageOut)
+        emit(
+            session,
+            "message.created",
+            {
+                "message": out.model_dump(mode="json"),
+                "recipients": [str(u) for u in await members_of(session, out.conversation_id)],
+            },
+        )
+    return [r if r is not None else NotFound("Not stored.") for r in results]
+
+
+async def _insert_fast(
+    session: AsyncSession,
+    items: list[SendItem],
+    fast: list[int],
+    results: list[MessageOut | RapportError | None],
+    slow: list[int],
+) -> list[int]:
+    """Reserve seqs per conversation and insert in one statement; returns the indices stored."""
+    by_conversation: dict[uuid.UUID, list[int]] = {}
+    for i in fast:
+        by_conversation.setdefault(items[i][1], []).append(i)
+    rows: list[dict[str, object]] = []
+    created: list[int] = []
+    now = clock.now()
+    try:
+        async with session.begin_nested():
+            for conversation_id, indices in by_conversation.items():
+                last = await repo.take_seqs(session, conversation_id, len(indices))
+                if last is None:  # closed: send() tells a retry from a refusal
+                    slow.extend(indices)
+                    continue
+                for offset, i in enumerate(indices):
+                    sender, _, payload = items[i]
+                    out = MessageOut(
+                        id=new_id(),
+                        conversation_id=conversation_id,
+                        seq=last - len(indices) + 1 + offset,
+                        sender_id=sender,
+                        kind=payload.kind,
+                        body=payload.body,
+                        created_at=now,
+                        client_msg_id=payload.client_msg_id,
+                    )
+                    rows.append(
+                        {
+                            "id": out.id,
+                            "conversation_id": conversation_id,
+                            "seq": out.seq,
+                            "sender_id": sender,
+                            "client_msg_id": payload.client_msg_id,
+                            "kind": payload.kind,
+                            "body": payload.body,
+                            "reply_to_id": None,
+                            "ai_assisted": False,
+                            "created_at": now,
+                            "redacted_at": None,
+                        }
+                    )
+                    results[i] = out
+                    created.append(i)
+            if rows:
+                await repo.insert_many(session, rows)
+    except IntegrityError:
+        # A twin of one of these was stored meanwhile (another node): redo them one by one.
+        for i in created:
+            results[i] = None
+        slow.extend(i for i in fast if i not in slow)
+        return []
+    return created

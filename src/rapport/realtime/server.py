@@ -188,13 +188,16 @@ class RealtimeNode:
 
     async def recheck(self) -> None:
         rt = self.runtime
-        held = {session_id for _, session_id in self.local.values()}
+        # Judge only the sockets that existed when the question was asked: one that connects
+        # while the query runs was authenticated just now and is not in its answer.
+        snapshot = dict(self.local)
+        held = {session_id for _, session_id in snapshot.values()}
         if not held:
             return
         async with transaction(rt.sessionmaker) as session:
             live = await accounts.live_sessions(session, list(held))
-        for sid, (_, session_id) in list(self.local.items()):
-            if session_id not in live:
+        for sid, (_, session_id) in snapshot.items():
+            if session_id not in live and sid in self.local:
                 await self.sio.disconnect(sid)
         await rt.presence.renew({sid: user for sid, (user, _) in self.local.items()})
 
