@@ -99,8 +99,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    # Same uvicorn.run defaults as `rapport serve` (loop/http/ws "auto").
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    # Same uvicorn settings as `rapport serve` (loop/http/ws "auto", no permessage-deflate).
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws_per_message_deflate=False,
+    )
 
 
 if __name__ == "__main__":

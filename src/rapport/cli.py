@@ -51,6 +51,8 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        # permessage-deflate costs CPU per frame and widens the attack surface (OWASP): opt-in.
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

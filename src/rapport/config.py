@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     gc_tuning: bool = True
+    ws_compression: bool = False
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     jwt_audience: str = "rapport"

@@ -25,12 +25,14 @@ def detect(text: str) -> list[str]:
     """The warning flags raised by one message, most severe first."""
     rules = flag_rules()
     plain, tight = normalise(text), squeeze(text)
-    found = []
+    hit: set[str] = set()
+    for automaton, haystack in ((rules.plain_automaton, plain), (rules.squeezed_automaton, tight)):
+        if len(automaton):
+            for _, flags in automaton.iter(haystack):
+                hit |= flags
     for flag in ORDER:
-        if (
-            any(term in plain for term in rules.terms.get(flag, ()))
-            or any(term in tight for term in rules.squeezed.get(flag, ()))
-            or any(p.search(plain) or p.search(tight) for p in rules.patterns.get(flag, ()))
+        if flag not in hit and any(
+            p.search(plain) or p.search(tight) for p in rules.patterns.get(flag, ())
         ):
-            found.append(flag)
-    return found
+            hit.add(flag)
+    return [flag for flag in ORDER if flag in hit]

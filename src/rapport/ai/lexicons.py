@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
+
 from rapport.ai.text import normalise
 
 DATA = Path(__file__).with_name("data")
@@ -55,6 +57,8 @@ class FlagRules:
     terms: dict[str, tuple[str, ...]]  # flag -> normalised terms (both languages)
     squeezed: dict[str, tuple[str, ...]]  # flag -> terms without separators (evasion check)
     patterns: dict[str, tuple[re.Pattern[str], ...]]
+    plain_automaton: Any  # Aho-Corasick over ``terms`` -> set of flags
+    squeezed_automaton: Any  # Aho-Corasick over ``squeezed`` -> set of flags
 
 
 @lru_cache(maxsize=1)
@@ -69,4 +73,18 @@ def flag_rules() -> FlagRules:
         # Only longer terms are matched with separators removed: short ones would collide.
         squeezed[flag] = tuple(sorted({w.replace(" ", "") for w in words if len(w) >= 4}))
         patterns[flag] = tuple(re.compile(p, re.IGNORECASE) for p in spec.get("patterns", []))
-    return FlagRules(terms, squeezed, patterns)
+    return FlagRules(terms, squeezed, patterns, _automaton(terms), _automaton(squeezed))
+
+
+def _automaton(by_flag: dict[str, tuple[str, ...]]) -> Any:
+    """One Aho-Corasick automaton for every term of every flag: a single pass over the text."""
+    automaton = ahocorasick.Automaton()
+    owners: dict[str, set[str]] = {}
+    for flag, terms in by_flag.items():
+        for term in terms:
+            owners.setdefault(term, set()).add(flag)
+    for term, flags in owners.items():
+        automaton.add_word(term, frozenset(flags))
+    if owners:
+        automaton.make_automaton()
+    return automaton

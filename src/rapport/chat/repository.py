@@ -307,15 +307,20 @@ async def stored_keys(
 
 async def take_seqs(session: AsyncSession, conversation_id: uuid.UUID, count: int) -> int | None:
     """Reserve ``count`` consecutive seqs of an open conversation; returns the last one."""
-    seq = await session.scalar(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.closed_at.is_(None))
-        .values(last_seq=Conversation.last_seq + count)
-        .returning(Conversation.last_seq)
-    )
+    table = Conversation.metadata.tables["conversations"]
+    conn = await session.connection()  # Core: this runs for every batch of sends
+    seq = (
+        await conn.execute(
+            update(table)
+            .where(table.c.id == conversation_id, table.c.closed_at.is_(None))
+            .values(last_seq=table.c.last_seq + count)
+            .returning(table.c.last_seq)
+        )
+    ).scalar()
     return int(seq) if seq is not None else None
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, object]]) -> None:
     """One multi-row INSERT of new messages (Core, no ORM unit of work)."""
-    await session.execute(insert(Message), rows)
+    conn = await session.connection()
+    await conn.execute(insert(Message.metadata.tables["messages"]), rows)
