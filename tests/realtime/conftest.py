@@ -91,6 +91,9 @@ EVENTS = [
     "presence:update",
     "match:new",
     "conversation:closed",
+    "ai:icebreaker",
+    "ai:suggestions",
+    "safety:warning",
 ]
 
 

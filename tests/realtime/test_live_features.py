@@ -144,3 +144,29 @@ async def test_match_and_unmatch_reach_sockets_and_sync(server: str, connect: Co
     assert closed["conversation_id"] == m["conversation_id"] and closed["reason"] == "unmatched"
     after = await sa.call("sync", {"cursors": {m["conversation_id"]: 0}})
     assert after["closed"] == [m["conversation_id"]] and after["conversations"] == []
+
+
+async def test_ai_help_and_safety_warning_over_the_socket(server: str, connect: Connect) -> None:
+    a = await make_person(server)
+    b = await make_person(
+        server, gender="man", seeking={"genders": ["woman"], "age_min": 25, "age_max": 40}
+    )
+    sa, sb = await connect(a.token), await connect(b.token)
+    async with httpx.AsyncClient(base_url=server) as http:
+        await http.post(f"/api/v1/users/{b.id}/like", headers=a.headers)
+        r = await http.post(f"/api/v1/users/{a.id}/like", headers=b.headers)
+    conv = r.json()["match"]["conversation_id"]
+    icebreaker = await sa.next("ai:icebreaker", timeout=15)
+    assert icebreaker["conversation_id"] == conv
+    assert icebreaker["icebreaker"]["shared_interests"]  # the pair shares hiking, jazz, hotpot
+    await sb.call("message:send", send(conv, "Hey! What are you up to this weekend?"))
+    ack = await sa.call("ai:help", {"conversation_id": conv})
+    assert ack["ok"] is True
+    assert [r["tone"] for r in ack["suggestions"]["replies"]] == ["warm", "playful", "curious"]
+    assert ack["suggestions"]["language"] == "en"
+    assert await sa.next("ai:suggestions") == ack["suggestions"]
+    await sa.call("message:send", send(conv, "加我微信 xxx，带你投资赚钱"))
+    warning = await sb.next("safety:warning", timeout=15)
+    assert {"scam", "off_platform_contact"} <= set(warning["flags"])
+    assert warning["prompt"] == "does_this_bother_you"
+    await sa.none("safety:warning", 0.5)  # never to the sender

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rapport.accounts import service as accounts
+from rapport.accounts.schemas import Preferences
 from rapport.ai import repository as repo
 from rapport.ai.models import AIResult
 from rapport.ai.providers.base import Provider
@@ -217,8 +218,10 @@ async def analyze_batch(
     if not texts:
         return []
     senders = list({uuid.UUID(m["sender_id"]) for m, _ in texts})
-    async with transaction(factory) as session:
-        prefs = await accounts.preferences_of(session, senders)
+    prefs: dict[uuid.UUID, Preferences] = {}
+    if router.provider_for("analysis") is not router.local:  # opt-outs matter only for remote
+        async with transaction(factory) as session:
+            prefs = await accounts.preferences_of(session, senders)
     results = []
     for message, _ in texts:
         sender = uuid.UUID(message["sender_id"])

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 BATCH = 64
+LINGER_S = 0.1
 
 
 class AnalysisQueue:
@@ -34,6 +35,8 @@ class AnalysisQueue:
     async def run(self) -> None:
         while True:
             batch = [await self.queue.get()]
+            # Analysis is not urgent: linger briefly so a batch shares one write.
+            await asyncio.sleep(LINGER_S)
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
