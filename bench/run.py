@@ -592,13 +592,40 @@ def _rss_median(pid: int, samples: int = 5, gap: float = 0.3) -> int:
     return int(statistics.median(values))
 
 
+def start_ai_mock(delay: float) -> str:
+    """A loopback OpenAI-compatible endpoint that waits ``delay`` seconds per request."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            time.sleep(delay)
+            body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
+                               "model": "mock", "choices": [{"index": 0, "finish_reason": "stop",
+                               "message": {"role": "assistant", "content": "{}"}}]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def bench_server(kind: str, opt: Options) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=opt.workdir))
     python_bin = Path(sys.executable)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    if kind == "rapport":
+    if kind.startswith("rapport"):
         rapport_bin = python_bin.parent / "rapport"
         if not rapport_bin.exists():
             rapport_bin = ROOT / ".venv" / "bin" / "rapport"
@@ -618,6 +645,15 @@ def bench_server(kind: str, opt: Options) -> dict[str, Any]:
             RAPPORT_SEND_BURST="1000000",
         )
         description = "auth, validation, SQLite (WAL) commit before ack, fan-out"
+        if kind != "rapport":
+            # Every AI capability routed to an OpenAI-compatible mock that answers in 2 s
+            # ("slow-ai") or never ("dead-ai"): delivery must not notice.
+            mock = start_ai_mock(delay=2.0 if kind == "rapport-slow-ai" else 3600.0)
+            for capability in ("ANALYSIS", "REPLIES", "ICEBREAKER", "ENHANCE", "HEALTH"):
+                env[f"RAPPORT_AI_ROUTE_{capability}"] = "openai"
+            env.update(RAPPORT_AI_OPENAI_BASE_URL=f"{mock}/v1", RAPPORT_AI_OPENAI_MODEL="mock",
+                       RAPPORT_AI_TIMEOUT_S="3")
+            description += f"; AI routed to a remote that answers {kind.removeprefix('rapport-')}"
     else:
         cmd = [str(python_bin), "-m", "bench.relay", "--port", str(port)]
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -636,12 +672,12 @@ def bench_server(kind: str, opt: Options) -> dict[str, Any]:
     server.start()
     try:
         t = time.monotonic()
-        if kind == "rapport":
+        if kind.startswith("rapport"):
             users = asyncio.run(seed_rapport(base, opt.users, opt.run_id, opt.seed_concurrency))
         else:
             users = _relay_users(opt.users)
         out["seed_seconds"] = round(time.monotonic() - t, 1)
-        if kind == "rapport":
+        if kind.startswith("rapport"):
             out["seed_server_errors_retried"] = dict(REST_SERVER_ERRORS)
             if REST_SERVER_ERRORS:
                 console.print(
@@ -649,12 +685,12 @@ def bench_server(kind: str, opt: Options) -> dict[str, Any]:
                 )
 
         def auth(u: User) -> dict[str, str]:
-            if kind == "rapport":
+            if kind.startswith("rapport"):
                 return {"token": u.access}
             return {"user_id": u.user_id, "peer_id": users[u.peer].user_id}
 
         def fresh() -> None:
-            if kind == "rapport":
+            if kind.startswith("rapport"):
                 n = asyncio.run(refresh_tokens(base, users, opt.seed_concurrency))
                 if n:
                     console.print(f"refreshed {n} access tokens")
@@ -1067,8 +1103,9 @@ def main(argv: list[str] | None = None) -> int:
         # The driver itself (sampling, seeding) stays off the server's core too.
         os.sched_setaffinity(0, {client_cpu})
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
-    if any(k not in ("rapport", "relay") for k in kinds):
-        raise SystemExit("--servers takes rapport and/or relay")
+    known = ("rapport", "relay", "rapport-slow-ai", "rapport-dead-ai")
+    if any(k not in known for k in kinds):
+        raise SystemExit(f"--servers takes any of {', '.join(known)}")
 
     pinned_cores = [c for c in (server_cpu, client_cpu) if c is not None]
     busy_before = machine_busy(pinned_cores or [0]) if pinned_cores else {}
