@@ -194,3 +194,29 @@ async def test_stalled_question_gets_one_coach_nudge(
     assert nudges[0].data["payload"]["reason"] == "stalled" and nudges[0].data["payload"]["topics"]
     # Scanning again (or from another node) sends nothing new.
     assert await service.coach_stalled(rt.sessionmaker, rt.ai, timedelta(hours=24), window) == 0
+
+
+async def test_negative_trend_brings_private_advice(
+    client: httpx.AsyncClient, rt: Runtime, record_events: Recorder
+) -> None:
+    ai_tasks.install(rt)
+    coach = record_events("ai.coach")
+    a, b = await create_pair(client)
+    conv = (await match(client, a, b))["conversation_id"]
+    await settle(rt)
+    lines = [
+        (a, "I had such a wonderful time, thank you! 😊"),
+        (b, "Me too, that was really great!"),
+        (a, "Honestly I'm upset and annoyed now."),
+        (b, "This is terrible, I'm so sad."),
+    ]
+    for who, text in lines:
+        await client.post(
+            f"/api/v1/conversations/{conv}/messages",
+            headers=who.headers,
+            json={"client_msg_id": uuid.uuid4().hex, "body": text},
+        )
+        await settle(rt)
+    advice = [e for e in coach if e.data["payload"]["reason"] == "negative_trend"]
+    assert sorted(e.data["recipients"][0] for e in advice) == sorted([str(a.id), str(b.id)])
+    assert all(e.data["payload"]["topics"] for e in advice)

@@ -230,6 +230,11 @@ async def analyze_batch(
             "analysis", _analysis_call(message["body"]), remote_allowed=remote
         )
         results.append((result, provider))
+    souring = {
+        m["conversation_id"]: m
+        for (m, _), (r, _) in zip(texts, results, strict=True)
+        if r.sentiment == "negative"
+    }
     async with transaction(factory) as session:
         for (message, recipients), (result, provider) in zip(texts, results, strict=True):
             session.add(
@@ -244,7 +249,58 @@ async def analyze_batch(
             )
             if result.warning_flags:
                 await _warn(session, message, recipients, result)
+    for message in souring.values():
+        await _advise_on_negative_trend(factory, router, message)
     return [r for r, _ in results]
+
+
+async def _advise_on_negative_trend(
+    factory: Factory, router: AIRouter, message: dict[str, Any]
+) -> None:
+    """When a conversation's mood turns negative, each member who uses the assistant gets
+    private advice with lighter topics (at most once a day per conversation)."""
+    conversation_id = uuid.UUID(message["conversation_id"])
+    async with transaction(factory) as session:
+        members = await chat.members_of(session, conversation_id)
+    for user in members:
+        try:
+            async with transaction(factory) as session:
+                prepared = await prepare(session, user, conversation_id)
+        except RapportError:
+            continue
+        health = await router.local.conversation_health(prepared.context)
+        if health.intervention != "positive_topics":
+            return
+        ideas = await router.local.suggest_replies(prepared.context)
+        try:
+            async with transaction(factory) as session:
+                session.add(
+                    AIResult(
+                        kind="advice",
+                        provider="local",
+                        user_id=user,
+                        conversation_id=conversation_id,
+                        # At most one piece of advice per member and conversation a day.
+                        dedupe_key=f"advice:{conversation_id}:{user}:{clock.today().isoformat()}",
+                        payload={"reason": "negative_trend", "topics": ideas.topics},
+                    )
+                )
+                await session.flush()
+                emit(
+                    session,
+                    "ai.coach",
+                    {
+                        "recipients": [str(user)],
+                        "payload": {
+                            "conversation_id": str(conversation_id),
+                            "reason": "negative_trend",
+                            "topics": ideas.topics,
+                            "replies": [r.model_dump() for r in ideas.replies],
+                        },
+                    },
+                )
+        except IntegrityError:
+            continue
 
 
 def _analysis_call(text: str) -> Callable[[Provider], Awaitable[MessageAnalysis]]:
