@@ -274,31 +274,9 @@ async def _advise_on_negative_trend(
         ideas = await router.local.suggest_replies(prepared.context)
         try:
             async with transaction(factory) as session:
-                session.add(
-                    AIResult(
-                        kind="advice",
-                        provider="local",
-                        user_id=user,
-                        conversation_id=conversation_id,
-                        # At most one piece of advice per member and conversation a day.
-                        dedupe_key=f"advice:{conversation_id}:{user}:{clock.today().isoformat()}",
-                        payload={"reason": "negative_trend", "topics": ideas.topics},
-                    )
-                )
-                await session.flush()
-                emit(
-                    session,
-                    "ai.coach",
-                    {
-                        "recipients": [str(user)],
-                        "payload": {
-                            "conversation_id": str(conversation_id),
-                            "reason": "negative_trend",
-                            "topics": ideas.topics,
-                            "replies": [r.model_dump() for r in ideas.replies],
-                        },
-                    },
-                )
+                # At most one piece of advice per member and conversation a day.
+                key = f"advice:{conversation_id}:{user}:{clock.today().isoformat()}"
+                await _coach(session, user, conversation_id, "negative_trend", ideas, "local", key)
         except IntegrityError:
             continue
 
@@ -392,33 +370,47 @@ async def _nudge(
     )
     try:
         async with transaction(factory) as session:
-            session.add(
-                AIResult(
-                    kind="nudge",
-                    provider=provider,
-                    user_id=user,
-                    conversation_id=conversation_id,
-                    dedupe_key=f"nudge:{conversation_id}:{seq}:{user}",
-                    payload={"reason": "stalled", "topics": ideas.topics},
-                )
-            )
-            await session.flush()
-            emit(
-                session,
-                "ai.coach",
-                {
-                    "recipients": [str(user)],
-                    "payload": {
-                        "conversation_id": str(conversation_id),
-                        "reason": "stalled",
-                        "topics": ideas.topics,
-                        "replies": [r.model_dump() for r in ideas.replies],
-                    },
-                },
-            )
+            key = f"nudge:{conversation_id}:{seq}:{user}"
+            await _coach(session, user, conversation_id, "stalled", ideas, provider, key)
             await chat.remember_offered(
                 session, user, conversation_id, [r.text for r in ideas.replies]
             )
     except IntegrityError:
         return False  # another node nudged this point already
     return True
+
+
+async def _coach(
+    session: AsyncSession,
+    user: uuid.UUID,
+    conversation_id: uuid.UUID,
+    reason: str,
+    ideas: ReplySuggestions,
+    provider: str,
+    dedupe_key: str,
+) -> None:
+    """Record a coaching message once (IntegrityError if ``dedupe_key`` exists) and push it."""
+    session.add(
+        AIResult(
+            kind="coach",
+            provider=provider,
+            user_id=user,
+            conversation_id=conversation_id,
+            dedupe_key=dedupe_key,
+            payload={"reason": reason, "topics": ideas.topics},
+        )
+    )
+    await session.flush()
+    emit(
+        session,
+        "ai.coach",
+        {
+            "recipients": [str(user)],
+            "payload": {
+                "conversation_id": str(conversation_id),
+                "reason": reason,
+                "topics": ideas.topics,
+                "replies": [r.model_dump() for r in ideas.replies],
+            },
+        },
+    )
