@@ -38,3 +38,21 @@ def test_demo_seeds_a_living_system(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "24 already there" in again.stdout
     assert (tmp_path / "rapport.db").exists()
+
+
+@pytest.mark.slow
+def test_admin_grant_sets_a_role_on_an_existing_account(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "RAPPORT_DATA_DIR": str(tmp_path),
+        "RAPPORT_DATABASE_URL": "",
+        "COLUMNS": "200",
+    }
+    missing = rapport(["admin", "grant", "nobody@example.test"], env)
+    assert missing.returncode == 1 and "No account" in missing.stdout
+    assert rapport(["demo"], env).returncode == 0
+    granted = rapport(["admin", "grant", "Mei@demo.rapport.test", "--role", "moderator"], env)
+    assert granted.returncode == 0, granted.stderr
+    assert "moderator role" in granted.stdout
+    bad = rapport(["admin", "grant", "mei@demo.rapport.test", "--role", "root"], env)
+    assert bad.returncode != 0

@@ -1,8 +1,9 @@
-"""The ``rapport`` command: serve, migrate, demo."""
+"""The ``rapport`` command: serve, migrate, demo, admin."""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,10 +14,21 @@ from rich.progress import Progress
 from rich.table import Table
 
 from rapport.config import get_settings
+from rapport.kit.db import create_engine, make_sessionmaker, transaction
 from rapport.kit.migrate import upgrade
 
 app = typer.Typer(help="Rapport: self-hostable real-time dating chat.", no_args_is_help=True)
+admin_app = typer.Typer(help="Operator tasks: roles.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 console = Console()
+
+
+class Role(enum.StrEnum):
+    member = "member"
+    moderator = "moderator"
+    admin = "admin"
+
+
 DEMO_PASSWORD = "rapport-demo-2026"  # noqa: S105 (public demo data, printed on purpose)
 
 
@@ -82,6 +94,31 @@ def demo(
         f"{result.created} profiles created, {result.existing} already there; "
         f"{result.matches} match(es). Start the server with [bold]rapport serve[/]."
     )
+
+
+@admin_app.command("grant")
+def admin_grant(
+    email: Annotated[str, typer.Argument(help="The account's email")],
+    role: Annotated[Role, typer.Option(help="Role to give")] = Role.admin,
+) -> None:
+    """Give an existing account the admin, moderator or plain member role."""
+    from rapport.accounts.service import set_role
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+
+    async def run() -> bool:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await set_role(session, email, role.value)
+        finally:
+            await engine.dispose()
+
+    if not asyncio.run(run()):
+        console.print(f"[red]No account with email {email}.[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]{email} now has the {role.value} role.[/]")
 
 
 def _safe_url(url: str) -> str:

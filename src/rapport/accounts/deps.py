@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rapport.accounts.service import AccountService, ClientInfo, Principal
 from rapport.kit.db import transaction
-from rapport.kit.errors import Unauthorized
+from rapport.kit.errors import Forbidden, Unauthorized
 from rapport.kit.http import RuntimeDep, client_ip
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
@@ -42,3 +42,21 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_moderator(user: CurrentUser) -> Principal:
+    """A caller with the moderator or admin role (the moderation queue)."""
+    if not user.is_moderator:
+        raise Forbidden("This needs the moderator role.", code="role_required")
+    return user
+
+
+async def current_admin(user: CurrentUser) -> Principal:
+    """A caller with the admin role (webhooks, API keys, sanctions, word lists)."""
+    if not user.is_admin:
+        raise Forbidden("This needs the admin role.", code="role_required")
+    return user
+
+
+ModeratorUser = Annotated[Principal, Depends(current_moderator)]
+AdminUser = Annotated[Principal, Depends(current_admin)]

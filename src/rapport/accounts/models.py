@@ -20,6 +20,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # member | moderator | admin; granted only with ``rapport admin grant`` or by an admin.
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
     show_presence: Mapped[bool] = mapped_column(default=True, server_default=true())

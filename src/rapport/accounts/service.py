@@ -30,6 +30,15 @@ class Principal:
 
     user_id: uuid.UUID
     session_id: uuid.UUID
+    role: str = "member"
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -185,7 +194,7 @@ class AccountService:
         now = clock.now()
         if now - user.last_active_at > timedelta(minutes=5):
             user.last_active_at = now
-        return Principal(user_id=claims.user_id, session_id=claims.session_id)
+        return Principal(user_id=claims.user_id, session_id=claims.session_id, role=user.role)
 
     async def verify_password(self, session: AsyncSession, user_id: uuid.UUID, pw: str) -> None:
         """Re-check the password before a destructive action (limited like logins)."""
@@ -320,3 +329,12 @@ def _prefs(user: User) -> Preferences:
 async def live_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Of these login sessions, the ones still valid (not revoked or expired, account active)."""
     return await repo.live_session_ids(session, session_ids, clock.now())
+
+
+async def set_role(session: AsyncSession, email: str, role: str) -> bool:
+    """Give the account with ``email`` a role; False when there is no such account."""
+    user = await repo.user_by_email(session, email.strip().lower())
+    if user is None:
+        return False
+    user.role = role
+    return True
