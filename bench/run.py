@@ -601,9 +601,21 @@ def start_ai_mock(delay: float) -> str:
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             self.rfile.read(int(self.headers.get("content-length", 0)))
             time.sleep(delay)
-            body = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                               "model": "mock", "choices": [{"index": 0, "finish_reason": "stop",
-                               "message": {"role": "assistant", "content": "{}"}}]}).encode()
+            body = json.dumps(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "mock",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "{}"},
+                        }
+                    ],
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
@@ -651,8 +663,11 @@ def bench_server(kind: str, opt: Options) -> dict[str, Any]:
             mock = start_ai_mock(delay=2.0 if kind == "rapport-slow-ai" else 3600.0)
             for capability in ("ANALYSIS", "REPLIES", "ICEBREAKER", "ENHANCE", "HEALTH"):
                 env[f"RAPPORT_AI_ROUTE_{capability}"] = "openai"
-            env.update(RAPPORT_AI_OPENAI_BASE_URL=f"{mock}/v1", RAPPORT_AI_OPENAI_MODEL="mock",
-                       RAPPORT_AI_TIMEOUT_S="3")
+            env.update(
+                RAPPORT_AI_OPENAI_BASE_URL=f"{mock}/v1",
+                RAPPORT_AI_OPENAI_MODEL="mock",
+                RAPPORT_AI_TIMEOUT_S="3",
+            )
             description += f"; AI routed to a remote that answers {kind.removeprefix('rapport-')}"
     else:
         cmd = [str(python_bin), "-m", "bench.relay", "--port", str(port)]

@@ -98,7 +98,7 @@ async def rt(
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
         autoflush=False,
-        info={"bus": runtime.bus},
+        info={"bus": runtime.bus, "moderation": runtime.moderation},
     )
     yield runtime
     await runtime.bus.drain()

@@ -91,3 +91,35 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterato
         yield server.url
     finally:
         server.stop()
+
+
+def cluster_db_url(name: str) -> str:
+    """A freshly created PostgreSQL database ``name`` next to the test database, for
+    multi-process tests that share PostgreSQL and Redis (skipped when either is not set)."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_URL, REDIS_URL
+
+    if not PG_URL or not REDIS_URL:
+        pytest.skip("RAPPORT_TEST_DATABASE_URL and RAPPORT_TEST_REDIS_URL are needed")
+    url = make_url(PG_URL)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from rapport import __version__
+from rapport import __version__, webui
 from rapport.accounts.api import router as auth_router
 from rapport.accounts.api import settings_router
 from rapport.ai import tasks as ai_tasks
@@ -22,10 +22,19 @@ from rapport.kit import gctune
 from rapport.kit.http import RuntimeDep, install_error_handlers, problem
 from rapport.kit.logging import configure_logging
 from rapport.matching.api import router as matching_router
+from rapport.moderation import tasks as moderation_tasks
+from rapport.moderation.admin_api import router as moderation_admin_router
 from rapport.moderation.api import router as moderation_router
+from rapport.notifications import tasks as notification_tasks
+from rapport.notifications.api import push_router
+from rapport.notifications.api import router as notifications_router
+from rapport.notifications.api import settings_router as notification_settings_router
 from rapport.privacy.api import router as privacy_router
 from rapport.profiles.api import router as profiles_router
 from rapport.runtime import Runtime, build_runtime
+from rapport.workflows import tasks as workflows_tasks
+from rapport.workflows.api import admin as workflows_admin_router
+from rapport.workflows.api import automation as automation_router
 
 DESCRIPTION = """Rapport's REST API. Errors are RFC 9457 problem JSON with a stable `code`.
 Authenticate with `Authorization: Bearer <access token>` from `/api/v1/auth/login`."""
@@ -61,7 +70,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     # Transports that need the node's runtime (e.g. Socket.IO fan-out) register here; the
     # lifespan calls each once the runtime exists.
-    app.state.on_runtime = [ai_tasks.install]
+    app.state.on_runtime = [
+        ai_tasks.install,
+        workflows_tasks.install,
+        notification_tasks.install,
+        moderation_tasks.install,
+    ]
     if runtime is not None:
         app.state.runtime = runtime
     if settings.cors_origins:
@@ -81,7 +95,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         chat_router,
         ai_router,
         moderation_router,
+        moderation_admin_router,
         privacy_router,
+        notifications_router,
+        notification_settings_router,
+        push_router,
+        workflows_admin_router,
+        automation_router,
     ):
         app.include_router(router)
 
@@ -100,6 +120,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return problem(503, "database_unavailable", "The database is not reachable.")
         return JSONResponse({"status": "ready", "database": rt.engine.dialect.name})
 
+    webui.install(app, settings.web_dist)  # last: every API route keeps priority
     return app
 
 

@@ -1,8 +1,9 @@
-"""The ``rapport`` command: serve, migrate, demo, admin."""
+"""The ``rapport`` command: serve, worker, migrate, demo, admin, apikey, vapid."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 from pathlib import Path
@@ -20,6 +21,10 @@ from rapport.kit.migrate import upgrade
 app = typer.Typer(help="Rapport: self-hostable real-time dating chat.", no_args_is_help=True)
 admin_app = typer.Typer(help="Operator tasks: roles.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+apikey_app = typer.Typer(
+    help="API keys for the inbound automation API (n8n).", no_args_is_help=True
+)
+app.add_typer(apikey_app, name="apikey")
 console = Console()
 
 
@@ -119,6 +124,95 @@ def admin_grant(
         console.print(f"[red]No account with email {email}.[/]")
         raise typer.Exit(1)
     console.print(f"[green]{email} now has the {role.value} role.[/]")
+
+
+@app.command()
+def vapid(
+    subject: Annotated[
+        str, typer.Option(help="Contact for push services: mailto:you@example.com or https://host")
+    ] = "mailto:admin@example.com",
+) -> None:
+    """Print a fresh VAPID key pair for Web Push as .env lines (keep the private key secret)."""
+    from rapport.notifications.vapid import SUBJECT, generate
+
+    if not SUBJECT.match(subject):
+        console.print("[red]--subject must be mailto:you@example.com or https://host[/]")
+        raise typer.Exit(2)
+    private, public = generate()
+    typer.echo(f"RAPPORT_VAPID_PRIVATE_KEY={private}")
+    typer.echo(f"RAPPORT_VAPID_PUBLIC_KEY={public}")
+    typer.echo(f"RAPPORT_VAPID_SUBJECT={subject}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox dispatcher and the job scheduler without serving HTTP (any number of
+    workers may run; they coordinate through the database). Needs RAPPORT_REDIS_URL to reach
+    the API nodes' sockets; set RAPPORT_WORKERS_IN_PROCESS=false on those nodes."""
+    from rapport.notifications import tasks as notification_tasks
+    from rapport.realtime.server import install_external_relay
+    from rapport.runtime import build_runtime
+    from rapport.workflows import tasks
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    console.print(f"[bold green]Rapport worker[/] on {_safe_url(settings.effective_database_url)}")
+
+    async def run() -> None:
+        rt = build_runtime(settings)
+        tasks.install(rt)
+        # Jobs raise events (reminders, coaching): push and socket fan-out run here too.
+        notification_tasks.install(rt)
+        install_external_relay(rt)
+        try:
+            await asyncio.gather(rt.dispatcher.run(), rt.scheduler.run())
+        finally:
+            await rt.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. n8n")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="Scope (repeatable); default: all scopes")
+    ] = None,
+) -> None:
+    """Create an API key for the inbound automation API and print it (shown once)."""
+    from rapport.workflows import service
+    from rapport.workflows.schemas import SCOPES
+
+    scopes = scope or list(SCOPES)
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        console.print(f"[red]Unknown scope(s): {', '.join(unknown)}.[/] Known: {', '.join(SCOPES)}")
+        raise typer.Exit(2)
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+
+    async def run() -> str:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                _, key = await service.create_api_key(session, name, scopes, None)
+                return key
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(run())
+    console.print(f"API key [bold]{name}[/] with scopes {', '.join(sorted(scopes))}:")
+    print(key)  # plain, so scripts can capture it  # noqa: T201
+    console.print("[dim]Send it as 'Authorization: Bearer <key>'. It is not shown again.[/]")
+
+
+@app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print a fresh Standard Webhooks signing secret (for RAPPORT_WEBHOOK_SECRET)."""
+    from rapport.workflows.signing import new_secret
+
+    print(f"RAPPORT_WEBHOOK_SECRET={new_secret()}")  # noqa: T201
 
 
 def _safe_url(url: str) -> str:

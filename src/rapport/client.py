@@ -171,14 +171,22 @@ class RapportClient:
     # -- messages -------------------------------------------------------------------------
 
     async def send(
-        self, conversation_id: str, body: str, *, client_msg_id: str | None = None
+        self,
+        conversation_id: str,
+        body: str,
+        *,
+        client_msg_id: str | None = None,
+        confirm: bool = False,
     ) -> Message:
-        """Send until acknowledged; retries reuse the same ``client_msg_id`` (no duplicates)."""
+        """Send until acknowledged; retries reuse the same ``client_msg_id`` (no duplicates).
+        Moderation's "Are you sure?" raises ``RapportClientError("confirm_required")``: send
+        again with the same ``client_msg_id`` and ``confirm=True`` to send it anyway."""
         payload = {
             "conversation_id": conversation_id,
             "client_msg_id": client_msg_id or uuid.uuid4().hex,
             "kind": "text",
             "body": body,
+            "confirm": confirm,
         }
         for _ in range(self.max_attempts):
             try:
@@ -219,6 +227,11 @@ class RapportClient:
                     self.cursors.setdefault(conv["conversation_id"], 0)
                     for message in conv["messages"]:
                         await self._store(message, live=False, from_sync=True)
+                    # The answer covers everything up to here, even seqs it did not return
+                    # (a message moderation withheld from us): no gap stays open forever.
+                    covered = conv["next_cursor"] if conv["limited"] else conv["last_seq"]
+                    cid = conv["conversation_id"]
+                    self.cursors[cid] = max(self.cursors[cid], int(covered or 0))
                 for closed in ack.get("closed", []):
                     self.cursors.pop(closed, None)
                 if not any(c["limited"] for c in ack["conversations"]):

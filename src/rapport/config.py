@@ -10,13 +10,16 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AIProviderName = Literal["local", "dify", "coze", "openai"]
+ModerationAction = Literal["block", "nudge", "mask", "flag", "warn", "none"]
 DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789"  # noqa: S105 (refused in production)
 
 
 class Settings(BaseSettings):
     """Every tunable of a Rapport node. `.env.example` documents each field."""
 
-    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
@@ -28,6 +31,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     gc_tuning: bool = True
     ws_compression: bool = False
+    # The built web client served at / (None = the repository's web/dist).
+    web_dist: Path | None = None
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     jwt_audience: str = "rapport"
@@ -60,6 +65,29 @@ class Settings(BaseSettings):
     presence_grace_s: float = Field(default=3.0, ge=0)
     typing_ttl_s: float = Field(default=6.0, gt=0)
 
+    # Moderation (docs/subsystems/moderation.md). Contact policy: a phone number, WeChat/QQ
+    # id, email or link in the first N messages of a conversation gets the early action,
+    # later ones the later action (block | nudge | mask | flag | warn | none).
+    moderation_contact_early_messages: int = Field(default=10, ge=0)
+    moderation_contact_early_action: ModerationAction = "block"
+    moderation_contact_later_action: ModerationAction = "nudge"
+    moderation_reload_s: float = Field(default=2.0, gt=0, le=300)
+    moderation_risk_threshold: int = Field(default=60, ge=1, le=100)
+    moderation_opener_min_chars: int = Field(default=20, ge=1)
+    moderation_opener_max_repeats: int = Field(default=5, ge=1)
+    moderation_opener_window_s: int = Field(default=24 * 3600, ge=60)
+    moderation_limited_send_rate_per_s: float = Field(default=0.2, gt=0)
+    moderation_limited_send_burst: int = Field(default=3, ge=1)
+    # Trust limits on conversations a user enters (their first message in one), by tier:
+    # new (account younger than trust_new_account_days), established, verified.
+    trust_new_account_days: int = Field(default=7, ge=0)
+    trust_new_conversations_per_day: int = Field(default=10, ge=1)
+    trust_established_conversations_per_day: int = Field(default=30, ge=1)
+    trust_verified_conversations_per_day: int = Field(default=60, ge=1)
+    trust_new_first_messages_per_hour: int = Field(default=4, ge=1)
+    trust_established_first_messages_per_hour: int = Field(default=10, ge=1)
+    trust_verified_first_messages_per_hour: int = Field(default=20, ge=1)
+
     # AI: which provider serves each capability; remote ones fall back to local on any failure.
     ai_route_analysis: AIProviderName = "local"
     ai_route_replies: AIProviderName = "local"
@@ -83,10 +111,42 @@ class Settings(BaseSettings):
     ai_openai_api_key: SecretStr = SecretStr("ollama")
     ai_openai_model: str = ""
 
+    # Workflows: outbox → signed webhooks (n8n), inbound automation API, durable jobs.
+    # true = `rapport serve` also runs the outbox dispatcher and the scheduler; set false on
+    # API nodes of a cluster that runs `rapport worker` instead.
+    workers_in_process: bool = True
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_events: list[str] = Field(default_factory=list)
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=50)
+    webhook_backoff_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    dispatch_poll_s: float = Field(default=1.0, gt=0, le=60)
+    scheduler_poll_s: float = Field(default=1.0, gt=0, le=60)
+    followup_after_s: int = Field(default=24 * 3600, ge=60)
+
+    # Web Push (VAPID, RFC 8292): an empty private key turns push off; `rapport vapid` mints a
+    # pair. The public key is derived when empty; endpoints must be https unless their host is
+    # in push_allowed_http_hosts (tests: ["127.0.0.1"]).
+    vapid_private_key: SecretStr = SecretStr("")
+    vapid_public_key: str = ""
+    vapid_subject: str = ""
+    push_ttl_s: int = Field(default=24 * 3600, ge=0, le=28 * 24 * 3600)
+    push_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    push_allowed_http_hosts: list[str] = Field(default_factory=list)
+
     @field_validator("database_url")
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
+
+    @field_validator("web_dist", mode="before")
+    @classmethod
+    def _blank_is_default(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -99,6 +159,28 @@ class Settings(BaseSettings):
                 )
             if "*" in self.cors_origins:
                 raise ValueError("RAPPORT_CORS_ORIGINS may not contain '*' in production")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        from rapport.workflows.signing import is_valid_secret
+
+        if self.webhook_url and not is_valid_secret(self.webhook_secret.get_secret_value()):
+            raise ValueError(
+                "RAPPORT_WEBHOOK_SECRET must be 'whsec_' + base64 of 24-64 random bytes when "
+                "RAPPORT_WEBHOOK_URL is set (`rapport webhook-secret` prints one)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _vapid(self) -> Settings:
+        if self.vapid_private_key.get_secret_value().strip():
+            from rapport.notifications.vapid import load
+
+            secret = self.vapid_private_key.get_secret_value()
+            load(secret, self.vapid_public_key, self.vapid_subject)
+        elif self.vapid_public_key.strip():
+            raise ValueError("RAPPORT_VAPID_PUBLIC_KEY is set without RAPPORT_VAPID_PRIVATE_KEY")
         return self
 
     @property

@@ -17,6 +17,7 @@ from rapport.ai.registry import build_router
 from rapport.ai.router import AIRouter
 from rapport.config import Settings
 from rapport.events.bus import EventBus
+from rapport.events.outbox import OutboxGate
 from rapport.kit.db import create_engine, make_sessionmaker
 from rapport.kit.ratelimit import (
     Bucket,
@@ -26,6 +27,7 @@ from rapport.kit.ratelimit import (
     RedisBucket,
     RedisLimiter,
 )
+from rapport.moderation.gate import Moderation
 from rapport.realtime.presence import MemoryPresence, PresenceStore, RedisPresence
 
 
@@ -40,10 +42,14 @@ class Runtime:
     accounts: AccountService
     presence: PresenceStore
     bucket: Bucket
+    moderation: Moderation
     ai: AIRouter = field(default_factory=lambda: AIRouter({}))
     analysis: Any = None
     redis: Redis | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    outbox: OutboxGate = field(default_factory=OutboxGate)
+    dispatcher: Any = None  # workflows.dispatcher.Dispatcher, set by workflows.tasks.install
+    scheduler: Any = None  # workflows.scheduler.Scheduler, likewise
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a background loop for the node's lifetime (cancelled on close)."""
@@ -55,6 +61,8 @@ class Runtime:
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.bus.drain()
         await self.ai.aclose()
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
         await self.engine.dispose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -65,9 +73,13 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
     engine = engine or create_engine(settings.effective_database_url)
     bus = EventBus()
     factory = make_sessionmaker(engine)
-    factory.configure(info={"bus": bus})
+    outbox = OutboxGate()
+    factory.configure(info={"bus": bus, "outbox": outbox})
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     limiter: Limiter = RedisLimiter(redis) if redis else MemoryLimiter()
+    bucket: Bucket = RedisBucket(redis) if redis else MemoryBucket()
+    moderation = Moderation(settings, limiter, bucket)
+    factory.configure(info={**factory.kw.get("info", {}), "moderation": moderation})
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -88,7 +100,9 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         hasher=hasher,
         accounts=AccountService(settings, hasher, limiter, codec),
         presence=RedisPresence(redis) if redis else MemoryPresence(),
-        bucket=RedisBucket(redis) if redis else MemoryBucket(),
+        bucket=bucket,
+        moderation=moderation,
         redis=redis,
         ai=build_router(settings),
+        outbox=outbox,
     )

@@ -9,13 +9,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, REDIS_URL
-from tests.live import LiveServer, make_server
+from tests.conftest import REDIS_URL
+from tests.live import LiveServer, cluster_db_url, make_server
 from tests.realtime.conftest import FAST, Socket, make_pair
 
 pytestmark = pytest.mark.slow
@@ -23,28 +21,7 @@ CLUSTER_DB = "rapport_cluster_test"
 
 
 def _cluster_db_url() -> str:
-    if not PG_URL or not REDIS_URL:
-        pytest.skip(
-            "RAPPORT_TEST_DATABASE_URL and RAPPORT_TEST_REDIS_URL are needed for the two-node test"
-        )
-    url = make_url(PG_URL)
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-        )
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{CLUSTER_DB}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{CLUSTER_DB}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return url.set(database=CLUSTER_DB).render_as_string(hide_password=False)
+    return cluster_db_url(CLUSTER_DB)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,12 @@ async def test_read_receipts_off_is_symmetric(server: str, connect: Connect) -> 
         r = await http.patch(
             "/api/v1/me/settings", json={"read_receipts": False}, headers=b.headers
         )
-        assert r.json() == {"read_receipts": False, "show_presence": True, "ai_enabled": True}
+        assert r.json() == {
+            "read_receipts": False,
+            "show_presence": True,
+            "ai_enabled": True,
+            "automation_enabled": True,
+        }
     sa, sb = await connect(a.token), await connect(b.token)
     await sa.call("message:send", send(conv, "hi"))
     await sb.call("receipt:read", {"conversation_id": conv, "up_to_seq": 1})

@@ -26,9 +26,12 @@ class User(Base):
     read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
     show_presence: Mapped[bool] = mapped_column(default=True, server_default=true())
     ai_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    automation_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     last_active_at: Mapped[datetime] = mapped_column(default=clock.now)
     erased_at: Mapped[datetime | None]
+    # Set when the person was verified (today by an admin); raises their trust limits.
+    verified_at: Mapped[datetime | None]
 
 
 class AuthSession(Base):

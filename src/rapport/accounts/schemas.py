@@ -76,6 +76,11 @@ class Preferences(BaseModel):
     ai_enabled: bool = Field(
         default=True, description="Use the AI assistant; off = none of your text goes to AI"
     )
+    automation_enabled: bool = Field(
+        default=True,
+        description="Let events about you reach the operator's automations (webhooks); "
+        "off = no webhook carries your activity",
+    )
 
 
 class PreferencesUpdate(BaseModel):
@@ -84,3 +89,4 @@ class PreferencesUpdate(BaseModel):
     read_receipts: bool | None = None
     show_presence: bool | None = None
     ai_enabled: bool | None = None
+    automation_enabled: bool | None = None

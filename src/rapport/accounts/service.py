@@ -18,7 +18,7 @@ from rapport.config import Settings
 from rapport.events.publish import emit
 from rapport.kit import clock
 from rapport.kit.db import transaction
-from rapport.kit.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from rapport.kit.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from rapport.kit.ratelimit import Limiter, enforce
 
 Factory = async_sessionmaker[AsyncSession]
@@ -306,6 +306,8 @@ async def update_preferences(
         user.show_presence = patch.show_presence
     if patch.ai_enabled is not None:
         user.ai_enabled = patch.ai_enabled
+    if patch.automation_enabled is not None:
+        user.automation_enabled = patch.automation_enabled
     prefs = _prefs(user)
     emit(session, "user.preferences_changed", {"user_id": str(user_id), **prefs.model_dump()})
     return prefs
@@ -323,7 +325,14 @@ def _prefs(user: User) -> Preferences:
         read_receipts=user.read_receipts,
         show_presence=user.show_presence,
         ai_enabled=user.ai_enabled,
+        automation_enabled=user.automation_enabled,
     )
+
+
+async def automation_opted_out(session: AsyncSession, user_ids: set[str]) -> set[str]:
+    """Of these user ids, the ones that turned automation off."""
+    ids = [uuid.UUID(u) for u in user_ids]
+    return {str(u.id) for u in await repo.users_by_ids(session, ids) if not u.automation_enabled}
 
 
 async def live_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -338,3 +347,42 @@ async def set_role(session: AsyncSession, email: str, role: str) -> bool:
         return False
     user.role = role
     return True
+
+
+async def suspend(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Ban an account: it can no longer sign in or refresh, and every login session ends now
+    (sockets on this node close at once, on other nodes at their next re-check)."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None or user.status == "erased":
+        return False
+    user.status = "banned"
+    ids = await repo.revoke_user_sessions(session, user_id, clock.now(), "banned")
+    emit(
+        session,
+        "auth.sessions_revoked",
+        {"user_id": str(user_id), "session_ids": [str(i) for i in ids], "reason": "banned"},
+    )
+    return True
+
+
+async def reinstate(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Lift a ban: the account may sign in again (its old sessions stay ended)."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None or user.status != "banned":
+        return False
+    user.status = "active"
+    return True
+
+
+async def set_verified(
+    session: AsyncSession, user_id: uuid.UUID, verified: bool
+) -> datetime | None:
+    """Mark the person verified (or not); returns the verification time."""
+    user = await repo.user_by_id(session, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    if not verified:
+        user.verified_at = None
+    elif user.verified_at is None:
+        user.verified_at = clock.now()
+    return user.verified_at

@@ -1,38 +1,19 @@
-"""Warning flags from lexicons and patterns (src/rapport/ai/data/flags.json).
+"""Warning flags of the local assistant: the moderation word filter's categories, renamed.
 
-Terms are matched on normalised text (full-width folded, case-folded) and, for longer terms,
-also with separators removed, so 'w.e.c.h.a.t' and '微 信' are caught; patterns catch phone
-numbers, handles, links and ages.
+One detector serves both the assistant and moderation (rapport.moderation.filter): the flags
+here are the filter's hits mapped onto the assistant's vocabulary (``harassment`` for abuse
+and threats, ``minor_risk`` for minors, ``off_platform_contact`` for contact…), so a word an
+admin adds to a list shows up in both.
 """
 
 from __future__ import annotations
 
-from rapport.ai.lexicons import flag_rules
-from rapport.ai.text import normalise, squeeze
+from rapport.moderation.categories import AI_FLAG_ORDER, ai_flags
+from rapport.moderation.lists import active_filter
 
-ORDER = (
-    "minor_risk",
-    "self_harm",
-    "harassment",
-    "sexual",
-    "scam",
-    "money_request",
-    "off_platform_contact",
-)
+ORDER = AI_FLAG_ORDER
 
 
 def detect(text: str) -> list[str]:
     """The warning flags raised by one message, most severe first."""
-    rules = flag_rules()
-    plain, tight = normalise(text), squeeze(text)
-    hit: set[str] = set()
-    for automaton, haystack in ((rules.plain_automaton, plain), (rules.squeezed_automaton, tight)):
-        if len(automaton):
-            for _, flags in automaton.iter(haystack):
-                hit |= flags
-    for flag in ORDER:
-        if flag not in hit and any(
-            p.search(plain) or p.search(tight) for p in rules.patterns.get(flag, ())
-        ):
-            hit.add(flag)
-    return [flag for flag in ORDER if flag in hit]
+    return ai_flags(active_filter().scan(text).categories)

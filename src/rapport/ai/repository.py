@@ -34,3 +34,7 @@ async def of_user(session: AsyncSession, user_id: uuid.UUID) -> list[AIResult]:
 async def erase_user(session: AsyncSession, user_id: uuid.UUID) -> int:
     result = await session.execute(delete(AIResult).where(AIResult.user_id == user_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def by_dedupe_key(session: AsyncSession, key: str) -> AIResult | None:
+    return await session.scalar(select(AIResult).where(AIResult.dedupe_key == key))

@@ -39,11 +39,9 @@ from rapport.chat import service as chat
 from rapport.events.publish import emit
 from rapport.kit import clock
 from rapport.kit.db import transaction
-from rapport.kit.errors import Forbidden, RapportError
-from rapport.moderation import service as moderation
+from rapport.kit.errors import Forbidden, NotFound, RapportError
 from rapport.profiles import service as profiles
 
-SEVERE = frozenset({"minor_risk", "self_harm", "scam", "sexual", "harassment"})
 CONTEXT_LINES = 20
 Factory = async_sessionmaker[AsyncSession]
 
@@ -212,8 +210,9 @@ async def health(
 async def analyze_batch(
     factory: Factory, router: AIRouter, items: list[tuple[dict[str, Any], list[str]]]
 ) -> list[MessageAnalysis]:
-    """Analyse new text messages (after delivery) and store the results in one transaction;
-    flagged ones warn their recipients privately, severe ones are queued for moderators."""
+    """Analyse new text messages (after delivery) and store the results in one transaction.
+    Safety warnings and the moderation queue are moderation's, decided on the send path
+    with the same detector (rapport.moderation.gate)."""
     texts = [(m, r) for m, r in items if m.get("kind") == "text" and m.get("sender_id")]
     if not texts:
         return []
@@ -236,7 +235,7 @@ async def analyze_batch(
         if r.sentiment == "negative"
     }
     async with transaction(factory) as session:
-        for (message, recipients), (result, provider) in zip(texts, results, strict=True):
+        for (message, _recipients), (result, provider) in zip(texts, results, strict=True):
             session.add(
                 AIResult(
                     kind="analysis",
@@ -247,8 +246,6 @@ async def analyze_batch(
                     payload=result.model_dump(mode="json"),
                 )
             )
-            if result.warning_flags:
-                await _warn(session, message, recipients, result)
     for message in souring.values():
         await _advise_on_negative_trend(factory, router, message)
     return [r for r, _ in results]
@@ -283,37 +280,6 @@ async def _advise_on_negative_trend(
 
 def _analysis_call(text: str) -> Callable[[Provider], Awaitable[MessageAnalysis]]:
     return lambda p: p.analyze_message(text, None)
-
-
-async def _warn(
-    session: AsyncSession,
-    message: dict[str, Any],
-    recipients: list[str],
-    result: MessageAnalysis,
-) -> None:
-    others = [r for r in recipients if r != message["sender_id"]]
-    emit(
-        session,
-        "safety.warning",
-        {
-            "recipients": others,
-            "payload": {
-                "conversation_id": message["conversation_id"],
-                "message_id": message["id"],
-                "flags": result.warning_flags,
-                "prompt": "does_this_bother_you",
-            },
-        },
-    )
-    severe = sorted(SEVERE & set(result.warning_flags))
-    if severe:
-        await moderation.flag_for_review(
-            session,
-            uuid.UUID(message["sender_id"]),
-            f"auto:{severe[0]}",
-            f"Automatic flags: {', '.join(result.warning_flags)}",
-            [message],
-        )
 
 
 async def export_for(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -414,3 +380,59 @@ async def _coach(
             },
         },
     )
+
+
+async def attach_result(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    kind: str,
+    user_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    key: str,
+) -> tuple[uuid.UUID, bool]:
+    """Store a result an external workflow computed (provider ``automation``) and show it to
+    the member(s) as ``ai:result``; idempotent per ``key``. Returns ``(id, created)``."""
+    members = await chat.members_of(session, conversation_id)
+    if not members:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    if user_id is not None and user_id not in members:
+        raise NotFound("That user is not in this conversation.", code="not_a_member")
+    dedupe = f"automation:{key}"
+    existing = await repo.by_dedupe_key(session, dedupe)
+    if existing is not None:
+        return existing.id, False
+    for_users = [user_id] if user_id is not None else sorted(members)
+    prefs = await accounts.preferences_of(session, list(for_users))
+    # The assistant is opt-in per member: results never reach someone who turned it off.
+    for_users = [u for u in for_users if u in prefs and prefs[u].ai_enabled]
+    result = AIResult(
+        kind=kind,
+        provider="automation",
+        user_id=user_id,
+        conversation_id=conversation_id,
+        payload=payload,
+        dedupe_key=dedupe,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(result)
+            await session.flush()
+    except IntegrityError:
+        again = await repo.by_dedupe_key(session, dedupe)
+        if again is None:
+            raise
+        return again.id, False
+    if for_users:
+        emit(
+            session,
+            "ai.result",
+            {
+                "recipients": [str(u) for u in for_users],
+                "payload": {
+                    "conversation_id": str(conversation_id),
+                    "kind": kind,
+                    "result": payload,
+                },
+            },
+        )
+    return result.id, True

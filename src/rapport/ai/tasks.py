@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -68,17 +67,4 @@ def install(rt: Runtime) -> None:
     rt.bus.subscribe("match.created", match_created)
     rt.bus.subscribe("message.created", analysis.on_message)
     rt.spawn(analysis.run())
-    rt.spawn(stall_loop(rt))
-
-
-async def stall_loop(rt: Runtime) -> None:
-    """Every few minutes, coach conversations that went quiet after a question."""
-    s = rt.settings
-    stall_after = timedelta(seconds=s.ai_stall_after_s)
-    window = timedelta(seconds=max(s.ai_stall_check_s * 4, 3600))
-    while True:
-        await asyncio.sleep(s.ai_stall_check_s)
-        try:
-            await service.coach_stalled(rt.sessionmaker, rt.ai, stall_after, window)
-        except Exception:
-            log.exception("stall_check_failed")
+    # Stalled conversations are found by the scheduler's stall scan (workflows/tasks.py).

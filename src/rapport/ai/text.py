@@ -15,7 +15,6 @@ jieba.setLogLevel(logging.WARNING)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u4dbf\u4e00-\u9fff]+")
-_SEPARATORS = re.compile(r"[\s._\-*·•,，。/\\|~～+=]+")
 
 
 def language(text: str, default: str = "en") -> str:
@@ -30,11 +29,6 @@ def language(text: str, default: str = "en") -> str:
 def normalise(text: str) -> str:
     """NFKC (full-width to half-width), case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def squeeze(text: str) -> str:
-    """Normalised text with separators removed, to see through 'w e.c-h a t' style evasions."""
-    return _SEPARATORS.sub("", normalise(text))
 
 
 @lru_cache(maxsize=4096)

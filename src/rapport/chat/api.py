@@ -11,6 +11,7 @@ from rapport.accounts.deps import CurrentUser
 from rapport.chat import service
 from rapport.chat.schemas import ConversationOut, MessageOut, MessagePage, MessageSend
 from rapport.kit.http import STANDARD_PROBLEMS, DbSession, RuntimeDep
+from rapport.moderation.schemas import moderation_problems
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["chat"], responses=STANDARD_PROBLEMS)
 
@@ -45,7 +46,8 @@ async def list_messages(
         200: {
             "description": "A retry: the message already stored under this client_msg_id",
             "model": MessageOut,
-        }
+        },
+        **moderation_problems(),
     },
 )
 async def send_message(
@@ -55,7 +57,9 @@ async def send_message(
     me: CurrentUser,
     response: Response,
 ) -> MessageOut:
-    """Send a message. Committed before the answer; retry with the same client_msg_id safely."""
+    """Send a message. Committed before the answer; retry with the same client_msg_id safely.
+    Moderation may answer 409 ``confirm_required`` ("Are you sure?": resend with
+    ``confirm: true``) or 422 ``content_blocked``, both with ``reasons``."""
     message, created = await service.send(session, me.user_id, conversation_id, body)
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit import clock
@@ -44,6 +44,15 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("sender_id", "client_msg_id"),
+        # System and bot messages (no sender) are idempotent per conversation and key.
+        Index(
+            "uq_messages_automation_key",
+            "conversation_id",
+            "client_msg_id",
+            unique=True,
+            sqlite_where=text("sender_id IS NULL"),
+            postgresql_where=text("sender_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -57,6 +66,8 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     reply_to_id: Mapped[uuid.UUID | None]
     ai_assisted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Sent while the sender was shadow-banned: shown to the sender only (moderation).
+    shadowed: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     redacted_at: Mapped[datetime | None]
 

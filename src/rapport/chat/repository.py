@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +82,15 @@ async def redact_sent(session: AsyncSession, user_id: uuid.UUID, at: datetime) -
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def has_sent(session: AsyncSession, conversation_id: uuid.UUID, sender_id: uuid.UUID) -> bool:
+    row = await session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id, Message.sender_id == sender_id)
+        .limit(1)
+    )
+    return row is not None
+
+
 async def by_client_id(
     session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str
 ) -> Message | None:
@@ -120,6 +130,12 @@ async def message_in(
     )
 
 
+def visible_to(viewer: uuid.UUID) -> Any:
+    """Messages a member may see: all but those withheld from them by a shadow-ban (which
+    their sender still sees)."""
+    return or_(Message.shadowed.is_(False), Message.sender_id == viewer)
+
+
 async def page(
     session: AsyncSession,
     conversation_id: uuid.UUID,
@@ -127,10 +143,13 @@ async def page(
     after: int | None,
     before: int | None,
     limit: int,
+    viewer: uuid.UUID | None = None,
 ) -> list[Message]:
     """Up to ``limit`` messages by seq: the oldest after ``after``, else the newest before
     ``before`` (or the newest of all), always returned in ascending seq."""
     stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if viewer is not None:
+        stmt = stmt.where(visible_to(viewer))
     if after is not None:
         stmt = stmt.where(Message.seq > after).order_by(Message.seq.asc())
     else:
@@ -168,8 +187,9 @@ async def other_members(
 
 
 async def last_messages(
-    session: AsyncSession, conversations: Collection[Conversation]
+    session: AsyncSession, conversations: Collection[Conversation], viewer: uuid.UUID
 ) -> dict[uuid.UUID, Message]:
+    """The newest message of each conversation that ``viewer`` may see."""
     wanted = [(c.id, c.last_seq) for c in conversations if c.last_seq > 0]
     if not wanted:
         return {}
@@ -178,7 +198,19 @@ async def last_messages(
             or_(*[(Message.conversation_id == cid) & (Message.seq == seq) for cid, seq in wanted])
         )
     )
-    return {m.conversation_id: m for m in rows}
+    out = {m.conversation_id: m for m in rows}
+    hidden = [c for c, m in out.items() if m.shadowed and m.sender_id != viewer]
+    for cid in hidden:  # rare: the newest one was withheld; take the newest visible one
+        del out[cid]
+        newest = await session.scalar(
+            select(Message)
+            .where(Message.conversation_id == cid, visible_to(viewer))
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+        if newest is not None:
+            out[cid] = newest
+    return out
 
 
 async def unread_count(
@@ -191,6 +223,7 @@ async def unread_count(
             Message.conversation_id == conversation_id,
             Message.seq > read_seq,
             or_(Message.sender_id.is_(None), Message.sender_id != user_id),
+            Message.shadowed.is_(False),
         )
     )
     return int(n or 0)
@@ -259,7 +292,7 @@ async def recent_messages(
     rows = list(
         await session.scalars(
             select(Message)
-            .where(Message.conversation_id == conversation_id)
+            .where(Message.conversation_id == conversation_id, Message.shadowed.is_(False))
             .order_by(Message.seq.desc())
             .limit(limit)
         )
@@ -324,3 +357,15 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, object]]) -> N
     """One multi-row INSERT of new messages (Core, no ORM unit of work)."""
     conn = await session.connection()
     await conn.execute(insert(Message.metadata.tables["messages"]), rows)
+
+
+async def automation_message(
+    session: AsyncSession, conversation_id: uuid.UUID, key: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.sender_id.is_(None),
+            Message.client_msg_id == key,
+        )
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from rapport.kit.validation import NonBlank
 
 MAX_BODY = 4000
 
@@ -18,20 +20,18 @@ class MessageSend(BaseModel):
 
     client_msg_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
     kind: Literal["text"] = "text"
-    body: str = Field(min_length=1, max_length=MAX_BODY)
+    body: Annotated[str, Field(min_length=1, max_length=MAX_BODY), NonBlank]
     reply_to: uuid.UUID | None = None
     ai_suggestion: bool = Field(
         default=False,
         description="The user sent an assistant suggestion; if the text is unchanged the "
         "message is stored with ai_assisted: true",
     )
-
-    @field_validator("body")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("body must not be blank")
-        return v
+    confirm: bool = Field(
+        default=False,
+        description="Send it anyway after an 'Are you sure?' answer (confirm_required): "
+        "resend the same message, same client_msg_id, with confirm: true",
+    )
 
 
 class MessageOut(BaseModel):

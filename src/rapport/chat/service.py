@@ -30,8 +30,11 @@ from rapport.chat.schemas import (
 )
 from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.errors import Conflict, NotFound, RapportError, Unprocessable
+from rapport.kit.db import after_commit
+from rapport.kit.errors import BadRequest, Conflict, NotFound, RapportError, Unprocessable
 from rapport.kit.ids import new_id
+from rapport.moderation import gate as moderation
+from rapport.moderation import sanctions
 
 REPORT_CONTEXT = 5
 
@@ -145,6 +148,24 @@ async def send(
     assisted = payload.ai_suggestion and await _was_offered(
         session, sender, conversation_id, payload.body
     )
+    guard = moderation.of(session)
+    first = not await _has_entered(session, sender, conversation_id)
+    conv = await repo.get(session, conversation_id)
+    try:
+        verdict = await guard.screen_send(
+            session,
+            sender,
+            payload.body,
+            confirm=payload.confirm,
+            first=first,
+            position=conv.last_seq if conv is not None else 0,
+        )
+    except RapportError:
+        # Refused now; but a retry of a message stored earlier still gets its answer.
+        existing = await repo.by_client_id(session, sender, payload.client_msg_id)
+        if existing is None:
+            raise
+        return _same_send(existing, conversation_id), False
     try:
         async with session.begin_nested():
             seq = await repo.next_seq(session, conversation_id)
@@ -155,9 +176,10 @@ async def send(
                     sender_id=sender,
                     client_msg_id=payload.client_msg_id,
                     kind=payload.kind,
-                    body=payload.body,
+                    body=verdict.body,
                     reply_to_id=payload.reply_to,
                     ai_assisted=assisted,
+                    shadowed=verdict.shadowed,
                 )
                 session.add(msg)
                 await session.flush()
@@ -169,12 +191,46 @@ async def send(
             raise NotFound("No such conversation.", code="conversation_not_found")
         return _same_send(existing, conversation_id), False
     out = to_out(msg)
+    # A shadow-banned sender's message reaches no one else: only their own devices.
+    recipients = [str(sender)] if verdict.shadowed else [str(u) for u in members]
+    view = out.model_dump(mode="json")
     emit(
         session,
         "message.created",
-        {"message": out.model_dump(mode="json"), "recipients": [str(u) for u in members]},
+        {
+            "message": view,
+            "recipients": recipients,
+            "first_from_sender": first,
+            "shadowed": verdict.shadowed,
+        },
     )
+    if verdict.remarkable:
+        await guard.after_send(session, view, verdict, recipients)
+    if first:
+        after_commit(session, lambda: _remember_entered(sender, conversation_id))
     return out, True
+
+
+_entered: set[tuple[uuid.UUID, uuid.UUID]] = set()
+
+
+async def _has_entered(
+    session: AsyncSession, sender: uuid.UUID, conversation_id: uuid.UUID
+) -> bool:
+    """Has the user sent a message in this conversation before? (Cached once true: it
+    never becomes false again.)"""
+    if (sender, conversation_id) in _entered:
+        return True
+    if await repo.has_sent(session, conversation_id, sender):
+        _remember_entered(sender, conversation_id)
+        return True
+    return False
+
+
+def _remember_entered(sender: uuid.UUID, conversation_id: uuid.UUID) -> None:
+    if len(_entered) >= _MEMBERS_MAX:
+        _entered.clear()
+    _entered.add((sender, conversation_id))
 
 
 def _same_send(existing: Message, conversation_id: uuid.UUID) -> MessageOut:
@@ -197,7 +253,9 @@ async def history(
 ) -> MessagePage:
     """A page of history by seq, in either direction; members of live conversations only."""
     await require_member(session, user_id, conversation_id)
-    rows = await repo.page(session, conversation_id, after=after, before=before, limit=limit + 1)
+    rows = await repo.page(
+        session, conversation_id, after=after, before=before, limit=limit + 1, viewer=user_id
+    )
     has_more = len(rows) > limit
     if has_more:
         rows = rows[:limit] if after is not None else rows[1:]
@@ -217,7 +275,7 @@ async def conversations(
     pairs = await repo.live_conversations_of(session, user_id)
     convs = [c for c, _ in pairs]
     peers = await repo.other_members(session, [c.id for c in convs], user_id)
-    last = await repo.last_messages(session, convs)
+    last = await repo.last_messages(session, convs, user_id)
     prefs = await accounts.preferences_of(session, [user_id, *(m.user_id for m in peers.values())])
     states = await presence([m.user_id for m in peers.values()]) if presence else {}
     out = []
@@ -399,7 +457,8 @@ async def _was_offered(
 async def recent_lines(
     session: AsyncSession, conversation_id: uuid.UUID, limit: int = 20
 ) -> list[MessageOut]:
-    """The last messages of a conversation, oldest first (for AI context)."""
+    """The last messages of a conversation, oldest first (for AI context; messages withheld
+    by a shadow-ban are left out)."""
     return [to_out(m) for m in await repo.recent_messages(session, conversation_id, limit)]
 
 
@@ -435,6 +494,9 @@ async def send_batch(
     slow: list[int] = []
     fast: list[int] = []
     seen: set[tuple[uuid.UUID, str]] = set()
+    guard = moderation.of(session)
+    lists = await guard.lists.ensure(session)
+    standing = await sanctions.standings(session, list({sender for sender, _, _ in items}))
     for i, (sender, conversation_id, payload) in enumerate(items):
         if sender not in await members_of(session, conversation_id):
             results[i] = NotFound("No such conversation.", code="conversation_not_found")
@@ -442,6 +504,11 @@ async def send_batch(
             payload.reply_to is not None
             or payload.ai_suggestion
             or (sender, payload.client_msg_id) in seen
+            # Moderation: anything the gate may act on, a sanctioned sender, or a user's
+            # first message in a conversation (trust limits) takes the full path.
+            or standing[sender].rank > sanctions.RANK["warn"]
+            or (sender, conversation_id) not in _entered
+            or guard.needs_screening(lists, payload.body)
         ):
             slow.append(i)
         else:
@@ -468,6 +535,7 @@ async def send_batch(
             {
                 "message": out.model_dump(mode="json"),
                 "recipients": [str(u) for u in await members_of(session, out.conversation_id)],
+                "first_from_sender": False,
             },
         )
     return [r if r is not None else NotFound("Not stored.") for r in results]
@@ -517,6 +585,7 @@ async def _insert_fast(
                             "body": payload.body,
                             "reply_to_id": None,
                             "ai_assisted": False,
+                            "shadowed": False,
                             "created_at": now,
                             "redacted_at": None,
                         }
@@ -532,3 +601,61 @@ async def _insert_fast(
         slow.extend(i for i in fast if i not in slow)
         return []
     return created
+
+
+AUTOMATION_KINDS = ("system", "bot")
+
+
+async def send_automated(
+    session: AsyncSession, conversation_id: uuid.UUID, kind: str, body: str, key: str
+) -> tuple[MessageOut, bool]:
+    """Store a system or bot message (no sender) in a live conversation, idempotent per
+    ``key``; fan-out after commit like any message. Returns ``(message, created)``."""
+    if kind not in AUTOMATION_KINDS:
+        raise BadRequest("Automated messages are 'system' or 'bot'.", code="invalid_kind")
+    existing = await repo.automation_message(session, conversation_id, key)
+    if existing is not None:
+        return to_out(existing), False
+    conv = await repo.get(session, conversation_id)
+    if conv is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    try:
+        async with session.begin_nested():
+            seq = await repo.next_seq(session, conversation_id)
+            if seq is None:
+                raise Conflict("This conversation has ended.", code="conversation_closed")
+            msg = Message(
+                conversation_id=conversation_id,
+                seq=seq,
+                sender_id=None,
+                client_msg_id=key,
+                kind=kind,
+                body=body,
+            )
+            session.add(msg)
+            await session.flush()
+    except IntegrityError:
+        again = await repo.automation_message(session, conversation_id, key)
+        if again is None:
+            raise
+        return to_out(again), False
+    out = to_out(msg)
+    emit(
+        session,
+        "message.created",
+        {
+            "message": out.model_dump(mode="json"),
+            "recipients": [str(u) for u in await members_of(session, conversation_id)],
+        },
+    )
+    return out, True
+
+
+async def first_message_state(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> tuple[bool, int, list[uuid.UUID]]:
+    """(live, last seq, members) of a conversation; (False, 0, []) when it does not exist."""
+    conv = await repo.get(session, conversation_id)
+    if conv is None:
+        return False, 0, []
+    return conv.closed_at is None, conv.last_seq, await repo.members(session, conversation_id)

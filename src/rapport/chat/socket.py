@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapport.chat import service
 from rapport.chat.batcher import SendBatcher
 from rapport.chat.schemas import MessageSend, ReceiptIn
+from rapport.events.schemas import DomainEvent
 from rapport.kit.db import transaction
 from rapport.kit.errors import RapportError, RateLimited
+from rapport.moderation import sanctions
 
 if TYPE_CHECKING:
     from rapport.realtime.server import RealtimeNode
@@ -119,8 +121,11 @@ class ChatHandlers:
         try:
             async with transaction(self.node.runtime.sessionmaker) as session:
                 peers = await service.peer_ids(session, me, payload.conversation_id)
+                silenced = (await sanctions.standing(session, me)).shadowed
         except RapportError as exc:
             return exc.to_socket()
+        if silenced:  # a shadow-banned user's typing reaches no one, like their messages
+            return {"ok": True}
         key = (sid, payload.conversation_id)
         previous = self._typing.pop(key, None)
         if previous is not None:
@@ -150,6 +155,19 @@ class ChatHandlers:
         payload = {"conversation_id": str(conversation_id), "user_id": str(me), "active": active}
         for peer in peers:
             await self.node.sio.emit("typing", payload, room=f"user:{peer}")
+
+    async def conversation_closed(self, event: DomainEvent) -> None:
+        """Unmatch, block, erasure: typing in that conversation ends at once, both ways (the
+        relay covers members connected to other nodes too)."""
+        conversation_id = uuid.UUID(event.data["conversation_id"])
+        for key in [k for k in self._typing if k[1] == conversation_id]:
+            timer, _ = self._typing.pop(key)
+            timer.cancel()
+        members = [uuid.UUID(u) for u in event.data.get("recipients", [])]
+        for typist in members:
+            await self._emit_typing(
+                typist, conversation_id, False, [m for m in members if m != typist]
+            )
 
     async def socket_gone(self, sid: str, me: uuid.UUID) -> None:
         """A socket left: whatever it was typing stops now."""

@@ -7,10 +7,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.events.schemas import DomainEvent
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
+# Runs inside the emitting transaction (adds rows that must commit with the change, such as a
+# scheduled job); must be quick and must not await.
+TxHandler = Callable[[AsyncSession, DomainEvent], None]
 log = structlog.get_logger(__name__)
 
 
@@ -19,11 +23,20 @@ class EventBus:
 
     def __init__(self, handler_timeout_s: float = 30.0) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._tx_handlers: dict[str, list[TxHandler]] = defaultdict(list)
         self._tasks: set[asyncio.Task[None]] = set()
         self._timeout = handler_timeout_s
 
     def subscribe(self, event_type: str, handler: Handler) -> None:
         self._handlers[event_type].append(handler)
+
+    def subscribe_in_transaction(self, event_type: str, handler: TxHandler) -> None:
+        self._tx_handlers[event_type].append(handler)
+
+    def within(self, session: AsyncSession, event: DomainEvent) -> None:
+        """Run the in-transaction handlers of ``event`` (called by ``emit``)."""
+        for handler in self._tx_handlers.get(event.type, ()):
+            handler(session, event)
 
     def publish(self, event: DomainEvent) -> None:
         """Schedule every matching handler; never blocks and never raises into the caller."""

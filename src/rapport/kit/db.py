@@ -7,7 +7,7 @@ raised inside a transaction are queued on the session and handed to the bus only
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,21 @@ def after_commit(session: AsyncSession, action: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(action)
 
 
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+def before_commit(session: AsyncSession, key: str, action: BeforeCommit) -> None:
+    """Run ``action`` once (per ``key``) inside the transaction, just before it commits: for
+    rows that must commit together with the change, collected cheaply and written in bulk."""
+    session.info.setdefault("before_commit", {})[key] = action
+
+
+async def run_before_commit(session: AsyncSession) -> None:
+    actions: dict[str, BeforeCommit] = session.info.pop("before_commit", {})
+    for action in actions.values():
+        await action(session)
+
+
 async def run_after_commit(session: AsyncSession) -> None:
     actions: list[AfterCommit] = session.info.pop("after_commit", [])
     for action in actions:
@@ -127,22 +142,46 @@ async def transaction(
     async with factory() as session:
         try:
             yield session
+            await run_before_commit(session)
             await session.commit()
         except RapportError:
             # A service may ask that what it flushed before refusing be kept (e.g. a revocation).
             if session.info.pop("commit_on_error", False):
+                await run_before_commit(session)
                 await session.commit()
                 await run_after_commit(session)
             else:
                 await session.rollback()
-                session.info.pop("after_commit", None)
+                _forget(session)
             raise
         except BaseException:
             await session.rollback()
-            session.info.pop("after_commit", None)
+            _forget(session)
             raise
         await run_after_commit(session)
 
 
+def _forget(session: AsyncSession) -> None:
+    session.info.pop("after_commit", None)
+    session.info.pop("before_commit", None)
+
+
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+async def insert_ignore(
+    session: AsyncSession, table: type[Base], values: dict[str, Any], unique: list[str]
+) -> bool:
+    """INSERT … ON CONFLICT (unique) DO NOTHING on either dialect; True when a row was added."""
+    stmt: Any
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=unique)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=unique)
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))

@@ -127,6 +127,7 @@ async def like(
     if me == target:
         raise BadRequest("You cannot like yourself.", code="self_action")
     await profiles.require_visible(session, me, target)
+    await moderation.ensure_may_start_chats(session, me)
     await enforce(limiter, f"likes:{me}", LIKES_PER_DAY, 86400, "likes today")
     await repo.lock_pair(session, me, target)
     swipe = await repo.get_swipe(session, me, target)
@@ -265,7 +266,10 @@ async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]
 
 
 async def match_peers(session: AsyncSession, me: uuid.UUID) -> list[uuid.UUID]:
-    """Everyone the user has a live match with (the audience of their presence)."""
+    """Everyone the user has a live match with (the audience of their presence); nobody for
+    a shadow-banned user."""
+    if await moderation.is_shadowed(session, me):
+        return []
     hidden = await moderation.hidden_from(session, me)
     return [
         m.peer_of(me)

@@ -11,9 +11,10 @@ from rapport.accounts import service as accounts
 from rapport.chat import service as chat
 from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.errors import BadRequest, NotFound
+from rapport.kit.errors import BadRequest, Forbidden, NotFound
 from rapport.moderation import repository as repo
-from rapport.moderation.models import Block, Report
+from rapport.moderation import review, sanctions
+from rapport.moderation.models import Block, Report, Sanction
 
 
 async def is_blocked(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
@@ -22,8 +23,22 @@ async def is_blocked(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
 
 
 async def hidden_from(session: AsyncSession, user_id: uuid.UUID) -> set[uuid.UUID]:
-    """Everyone the user blocked or was blocked by."""
-    return await repo.blocked_either_way(session, user_id)
+    """Everyone the user blocked or was blocked by, and everyone shadow-banned (but the user
+    themself): they are kept out of discovery, match lists and presence."""
+    shadowed = await sanctions.shadow_banned(session)
+    return await repo.blocked_either_way(session, user_id) | (shadowed - {user_id})
+
+
+async def is_shadowed(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Is the user shadow-banned (their presence and messages reach no one)?"""
+    return (await sanctions.standing(session, user_id)).shadowed
+
+
+async def ensure_may_start_chats(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Muted users cannot start new chats: no likes (so no new matches)."""
+    standing = await sanctions.standing(session, user_id)
+    if standing.muted:
+        raise Forbidden("You can't start new chats for now.", code="muted")
 
 
 async def add_block(session: AsyncSession, blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
@@ -97,7 +112,23 @@ async def export_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
             }
             for r in await repo.reports_made(session, user_id)
         ],
+        # Sanctions on the user, except a shadow-ban in force (it is silent by design).
+        "sanctions": [
+            {
+                "level": x.level,
+                "reason": x.reason,
+                "created_at": x.created_at.isoformat(),
+                "expires_at": x.expires_at.isoformat() if x.expires_at else None,
+                "lifted_at": x.lifted_at.isoformat() if x.lifted_at else None,
+            }
+            for x in await repo.sanctions_of(session, user_id)
+            if not (x.level == "shadow_ban" and x.lifted_at is None and _in_force(x))
+        ],
     }
+
+
+def _in_force(sanction: Sanction) -> bool:
+    return sanction.expires_at is None or sanction.expires_at > clock.now()
 
 
 async def erase_for(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
@@ -113,19 +144,4 @@ async def flag_for_review(
     messages: list[dict[str, Any]],
 ) -> Report:
     """Queue an automatic report (no human reporter) with the flagged message as evidence."""
-    report = Report(
-        reporter_id=None,
-        reported_user_id=reported,
-        reason=reason,
-        details=details,
-        message_ids=[m["id"] for m in messages],
-        evidence={"messages": messages, "captured_at": clock.now().isoformat(), "automatic": True},
-    )
-    session.add(report)
-    await session.flush()
-    emit(
-        session,
-        "moderation.flagged",
-        {"report_id": str(report.id), "reported_user_id": str(reported), "reason": reason},
-    )
-    return report
+    return await review.flag_for_review(session, reported, reason, details, messages)

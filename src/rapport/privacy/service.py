@@ -16,13 +16,16 @@ from rapport.kit import clock
 from rapport.kit.errors import NotFound
 from rapport.matching import service as matching
 from rapport.moderation import service as moderation
+from rapport.notifications import service as notifications
 from rapport.profiles import service as profiles
 
 ERASURE_RULE = """The account row stays as a tombstone (email, password and sessions removed) so
 foreign keys and the peer's conversation history keep their shape; messages the user sent are
 redacted (body emptied, kind ``deleted``, sender cleared) but keep their seq; profile, interests,
 swipes and the blocks they made are deleted; matches end; reports they filed are kept for safety
-without the reporter; evidence snapshots in reports about others are kept for safety.
+without the reporter; evidence snapshots in reports about others are kept for safety; their
+notifications, the notifications about them in others' inboxes, their Web Push subscriptions and
+their notification preferences are deleted.
 """
 
 
@@ -58,6 +61,7 @@ async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
         "chat": await chat.export_for(session, user_id),
         "moderation": await moderation.export_for(session, user_id),
         "ai": await ai.export_for(session, user_id),
+        "notifications": await notifications.export_for(session, user_id),
     }
 
 
@@ -72,6 +76,7 @@ async def erase(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
     removed |= await chat.erase_for(session, user_id)
     removed |= await moderation.erase_for(session, user_id)
     removed |= await profiles.erase_for(session, user_id)
+    removed |= await notifications.erase_for(session, user_id)
     removed["sessions_and_tokens_deleted"] = await accounts_repo.delete_user_tokens(
         session, user_id
     )

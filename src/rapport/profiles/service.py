@@ -14,6 +14,7 @@ from rapport.config import Settings
 from rapport.kit import clock
 from rapport.kit.errors import NotFound, Unprocessable
 from rapport.kit.ratelimit import Limiter, enforce
+from rapport.moderation import gate as moderation_gate
 from rapport.moderation import service as moderation
 from rapport.profiles import geo
 from rapport.profiles import repository as repo
@@ -130,6 +131,7 @@ async def update(
     """Apply a partial update; birth date must make the user 18 or older."""
     p = await get_or_create(session, user_id)
     fields = patch.model_fields_set
+    patch = await _screened(session, user_id, patch)
     today = clock.today()
     if "birth_date" in fields:
         if patch.birth_date is None:
@@ -180,6 +182,28 @@ async def update(
     p.updated_at = clock.now()
     await session.flush()
     return await my_profile(session, user_id, settings)
+
+
+async def _screened(
+    session: AsyncSession, user_id: uuid.UUID, patch: ProfileUpdate
+) -> ProfileUpdate:
+    """The patch after the word filter saw every text others will read (refused, masked or
+    queued for review; see moderation.gate.screen_profile)."""
+    texts = {
+        name: value
+        for name in ("display_name", "bio", "city")
+        if isinstance(value := getattr(patch, name), str) and value
+    }
+    texts.update({f"interest:{i}": t for i, t in enumerate(patch.interests or [])})
+    if not texts:
+        return patch
+    screened = await moderation_gate.of(session).screen_profile(session, user_id, texts)
+    if screened == texts:
+        return patch
+    changes: dict[str, Any] = {k: v for k, v in screened.items() if ":" not in k}
+    if patch.interests:
+        changes["interests"] = [screened[f"interest:{i}"] for i in range(len(patch.interests))]
+    return patch.model_copy(update=changes)
 
 
 def activity_bucket(last_active: datetime, now: datetime) -> Activity:

@@ -39,7 +39,34 @@ RELAYS: dict[str, tuple[str, str | None]] = {
     "ai.icebreaker": ("ai:icebreaker", "payload"),
     "safety.warning": ("safety:warning", "payload"),
     "ai.coach": ("ai:coach", "payload"),
+    "moderation.notice": ("moderation:notice", "payload"),
+    "notification.created": ("notification:new", "notification"),
+    "ai.result": ("ai:result", "payload"),
 }
+
+
+def relayed(event: DomainEvent) -> tuple[str, Any]:
+    """The socket event name and payload a relayed domain event becomes."""
+    name, key = RELAYS[event.type]
+    payload = event.data[key] if key else {k: v for k, v in event.data.items() if k != "recipients"}
+    return name, payload
+
+
+def install_external_relay(rt: Runtime) -> None:
+    """For processes without sockets (``rapport worker``): relay the same events to the
+    nodes' sockets through Redis with a write-only manager (python-socketio's external
+    emitter). Without Redis a worker has no sockets to reach; run the workers in-process."""
+    if not rt.settings.redis_url:
+        return
+    manager = socketio.AsyncRedisManager(rt.settings.redis_url, write_only=True)
+
+    async def relay(event: DomainEvent) -> None:
+        name, payload = relayed(event)
+        for user_id in event.data["recipients"]:
+            await manager.emit(name, payload, room=f"user:{user_id}", namespace="/")
+
+    for event_type in RELAYS:
+        rt.bus.subscribe(event_type, relay)
 
 
 def refused(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
@@ -81,6 +108,8 @@ class RealtimeNode:
             rt.bus.subscribe(event_type, self.relay)
         rt.bus.subscribe("match.created", self.match_created)
         rt.bus.subscribe("auth.sessions_revoked", self.sessions_revoked)
+        rt.bus.subscribe("user.blocked", self.blocked)
+        rt.bus.subscribe("conversation.closed", self.chat.conversation_closed)
         rt.spawn(self.recheck_loop())
         self.chat.batcher = SendBatcher(rt.sessionmaker)
         rt.spawn(self.chat.batcher.run())
@@ -155,12 +184,22 @@ class RealtimeNode:
     # -- fan-out of domain events ---------------------------------------------------------
 
     async def relay(self, event: DomainEvent) -> None:
-        name, key = RELAYS[event.type]
-        payload = (
-            event.data[key] if key else {k: v for k, v in event.data.items() if k != "recipients"}
-        )
+        name, payload = relayed(event)
         for user_id in event.data["recipients"]:
             await self.sio.emit(name, payload, room=f"user:{user_id}")
+
+    async def blocked(self, event: DomainEvent) -> None:
+        """A block hides presence both ways at once: each now sees the other offline (and the
+        conversation's typing ends with its ``conversation.closed``). Calls do not exist yet;
+        when they do, end any call between the two here, and refuse signaling between
+        blocked users on every event (moderation.service.is_blocked)."""
+        a, b = event.data["blocker_id"], event.data["blocked_id"]
+        for viewer, subject in ((a, b), (b, a)):
+            await self.sio.emit(
+                "presence:update",
+                {"user_id": subject, "online": False, "last_seen_at": None},
+                room=f"user:{viewer}",
+            )
 
     async def match_created(self, event: DomainEvent) -> None:
         payload = {
