@@ -97,6 +97,7 @@ def cluster_db_url(name: str) -> str:
     """A freshly created PostgreSQL database ``name`` next to the test database, for
     multi-process tests that share PostgreSQL and Redis (skipped when either is not set)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import asyncpg
     from sqlalchemy.engine import make_url
@@ -121,5 +122,7 @@ def cluster_db_url(name: str) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(recreate())
+    # Its own thread and loop, so that async tests (with a running loop) may call it too.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, recreate()).result()
     return url.set(database=name).render_as_string(hide_password=False)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import socketio
 
-from tests.live import ROOT, make_server
+from tests.live import ROOT, cluster_db_url, make_server
 from tests.realtime.conftest import make_pair
 from tests.workflows.receiver import Receiver
 
@@ -60,10 +60,16 @@ async def wait_for(predicate: object, timeout: float = 20) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_committed_events_survive_a_kill_before_dispatch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_committed_events_survive_a_kill_before_dispatch(
+    tmp_path: Path, backend: str
+) -> None:
+    database = {}
+    if backend == "postgresql":
+        database = {"RAPPORT_DATABASE_URL": cluster_db_url("rapport_workflows_kill_test")}
     receiver = Receiver(secret="whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").start()
     try:
-        server = make_server(tmp_path, **env_for(receiver, in_process=False)).start()
+        server = make_server(tmp_path, **env_for(receiver, in_process=False), **database).start()
         a, b, conversation = await make_pair(server.url)
         async with httpx.AsyncClient(base_url=server.url) as http:
             for i in range(5):

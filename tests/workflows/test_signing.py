@@ -67,3 +67,31 @@ def test_matches_the_spec_reference_implementation(body: bytes, msg_id: str) -> 
     theirs = Webhook(SECRET).sign(msg_id, datetime.fromtimestamp(NOW, UTC), body.decode("latin-1"))
     ours = signing.signature(SECRET, msg_id, NOW, body.decode("latin-1").encode())
     assert ours == theirs
+
+
+def test_the_receiver_code_in_the_docs_works_as_documented() -> None:
+    """docs/workflows.md gives integrators a Python verifier: run that exact code."""
+    import re
+    import time
+
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "workflows.md").read_text("utf-8")
+    [code] = [
+        block for block in re.findall(r"```python\n(.*?)```", doc, re.S) if "def verify(" in block
+    ]
+    scope: dict[str, object] = {}
+    exec(code, scope)  # noqa: S102 (our own documentation)
+    verify = scope["verify"]
+    now = int(time.time())
+    body = b'{"id":"e9","type":"match.created"}'
+    headers = signing.headers([SECRET], "e9", now, body)
+    seen: set[str] = set()
+    assert verify(SECRET, headers, body, seen) == "e9"  # type: ignore[operator]
+    for bad_headers, bad_body, why in (
+        (headers, body, "replayed"),
+        (signing.headers([SECRET], "e10", now - 301, body), body, "stale"),
+        (signing.headers([SECRET], "e11", now, body), b'{"id":"e11"}', "bad signature"),
+    ):
+        with pytest.raises(ValueError, match=why):
+            verify(SECRET, bad_headers, bad_body, seen)  # type: ignore[operator]
