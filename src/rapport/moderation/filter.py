@@ -4,37 +4,37 @@ Every term is stored in the forms the text is searched in (plain and joined, see
 ``normalise``), so one automaton answers for each view. Latin terms match on word boundaries
 only ("skill" never hits "kill"); Chinese terms match anywhere. An allowlisted phrase that
 overlaps a hit cancels it ("体操" cancels "操你" in "体操你喜欢吗"). Regular expressions
-(phone numbers, handles, sentence shapes) run only when one of their trigger words was seen
-in the same pass, so a typical message runs two or three of them at most.
+(phone numbers, handles, sentence shapes) run only near one of their trigger words seen in
+the same pass, and not where a cheap search shows they cannot match (``needs``), so a
+typical message runs two or three of them at most.
 
-pyahocorasick looks a character up among a node's children one by one, so an automaton with
-thousands of distinct first characters (any real Chinese list) costs hundreds of nanoseconds
-per character of text. Keys and text are therefore searched as the hex digits of their UTF-16
-code units: a fan-out of at most 16 everywhere, and ``str.encode(...).hex()`` runs in C. A hit
-counts only when it starts on a code-unit boundary.
+The automaton is ``ahocorasick_rs`` (ADR 0003): a compiled automaton whose speed does not
+depend on how many distinct characters the keys start with (thousands, for a Chinese list),
+searching the text as it is and returning every overlapping match, in characters, in one
+call. The joined and leet views are searched only around the places where they differ from
+the plain one.
 
 The filter is immutable and built off the event loop (``FilterStore`` in ``lists.py``); a
 scan is pure CPU work of tens to a few hundred microseconds for 1,000 characters
-(bench/filter.py).
+(bench/filter.py, docs/moderation.md).
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, MatchKind
 
 from rapport.moderation import normalise as norm
 
 HitKind = Literal["word", "mention", "identifier"]
 View = Literal["plain", "joined", "leet"]
 _SCAN_CACHE = 4096
-# A pattern triggered by a word runs within this many characters of it (no pattern spans
-# more: the longest gaps they allow are .{0,40}).
+# A pattern triggered by a word (or by what it needs) runs within this many characters of it
+# (no pattern spans more: the longest gaps they allow are .{0,40}).
 PATTERN_REACH = 80
 
 
@@ -45,6 +45,9 @@ class PatternRule:
     kind: HitKind = "word"
     triggers: tuple[str, ...] = ()  # literal words (as written)
     chars: str = ""  # or any of these characters; with neither, the pattern always runs
+    # A regular expression every match contains (no anchors or lookarounds): where it is not
+    # found the pattern cannot match, and is skipped (a cheap search for an expensive one).
+    needs: re.Pattern[str] | None = None
 
 
 class Hit(NamedTuple):
@@ -86,23 +89,13 @@ class FilterSpec:
         return sum(len(t) for t in self.terms.values())
 
 
-# Automaton values: (form length, bounded left, bounded right, entries); an entry is
-# ("t", category, term) for a term, ("a",) for an allowlisted phrase, ("p", index) for a
-# pattern trigger.
-_Entry = tuple[Any, ...]
+# What a key (a form) stands for: (bounded left, bounded right, the listed terms of this form
+# as (category, kind, term), allowlisted, the patterns it triggers).
+_Value = tuple[bool, bool, tuple[tuple[str, HitKind, str], ...], bool, tuple[int, ...]]
 _ViewSpec = tuple[View, str, list[tuple[int, int]] | None]
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-def _hex(text: str) -> str:
-    return text.encode("utf-16-be").hex()
-
-
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-
-
-def _ascii_alnum(ch: str) -> bool:
-    return ch in _ALNUM
+# ``Hit(...)`` goes through the named tuple's Python-level ``__new__``; this does not.
+_hit = tuple.__new__
 
 
 def forms(term: str) -> set[str]:
@@ -118,16 +111,17 @@ class WordFilter:
 
     def __init__(self, spec: FilterSpec) -> None:
         self.spec = spec
-        terms: dict[str, list[_Entry]] = {}
+        norm.warm()
+        terms: dict[str, list[tuple[str, HitKind, str]]] = {}
+        allowlisted: set[str] = set()
         triggers: dict[str, list[int]] = {}
         for category, words in spec.terms.items():
-            kind = "mention" if category == spec.contact_category else "word"
+            kind: HitKind = "mention" if category == spec.contact_category else "word"
             for term in words:
                 for form in forms(term):
-                    terms.setdefault(form, []).append(("t", category, term, kind))
+                    terms.setdefault(form, []).append((category, kind, term))
         for term in spec.allow:
-            for form in forms(term):
-                terms.setdefault(form, []).append(("a",))
+            allowlisted |= forms(term)
         self._always: list[int] = []
         self._by_chars: list[tuple[int, str]] = []
         self._pattern_index = {rule.regex.pattern: i for i, rule in enumerate(spec.patterns)}
@@ -139,21 +133,23 @@ class WordFilter:
             for trigger in rule.triggers:
                 for form in forms(trigger) | {norm.fold(trigger)}:
                     triggers.setdefault(form, []).append(index)
-        self._automaton: Any = ahocorasick.Automaton()
-        for form in terms.keys() | triggers.keys():
-            key = _hex(form)
-            value = (
-                len(key),
-                _ascii_alnum(form[0]),
-                _ascii_alnum(form[-1]),
+        keys = sorted(form for form in terms.keys() | allowlisted | triggers.keys() if form)
+        self._values: list[_Value] = [
+            (
+                form[0] in _ALNUM,
+                form[-1] in _ALNUM,
                 tuple(terms.get(form, ())),
+                form in allowlisted,
                 tuple(triggers.get(form, ())),
             )
-            self._automaton.add_word(key, value)
-        if terms or triggers:
-            self._automaton.make_automaton()
-        self._empty = not (terms or triggers)
-        keys = terms.keys() | triggers.keys()
+            for form in keys
+        ]
+        # Every overlapping match, as (key index, start, end) in characters of the text.
+        self._automaton = AhoCorasick(keys, matchkind=MatchKind.Standard)
+        self._empty = not keys
+        allow_keys = sorted(allowlisted)
+        self._allow_automaton = AhoCorasick(allow_keys, matchkind=MatchKind.Standard)
+        self._allow_bounds = [(form[0] in _ALNUM, form[-1] in _ALNUM) for form in allow_keys]
         self._longest_latin = max((len(f) for f in keys if f.isascii()), default=0)
         self._longest_cjk = max((len(f) for f in keys if not f.isascii()), default=0)
         self._cache: dict[str, Scan] = {}
@@ -177,8 +173,9 @@ class WordFilter:
         views: list[_ViewSpec] = [("plain", plain, None)]
         if breaks:
             views.append(("joined", tight, self._break_windows(breaks, len(tight))))
-        if norm.has_leet(tight):
-            loose, spots = norm.leet_with_spots(tight)
+        leet = norm.leet_view(tight)
+        if leet is not None:
+            loose, spots = leet
             if loose != tight:
                 views.append(("leet", loose, _windows(spots, len(loose), self._longest_latin)))
         return Scan(tuple(self._scan_views(views)))
@@ -187,17 +184,15 @@ class WordFilter:
         """Around each break, as far as the longest term that could span it reaches: Latin
         terms across a break between Latin characters, terms with CJK characters elsewhere."""
         latin, cjk = self._longest_latin, self._longest_cjk
-        return _merge(
-            [
-                (
-                    max(0, spot - (latin if is_latin else cjk)),
-                    min(size, spot + (latin if is_latin else cjk)),
-                )
-                for spot, is_latin in breaks
-            ]
-        )
+        spans: list[tuple[int, int]] = []
+        for spot, is_latin in breaks:
+            reach = latin if is_latin else cjk
+            spans.append((spot - reach if spot > reach else 0, min(size, spot + reach)))
+        return _merge(spans)
 
     def _scan_views(self, views: list[_ViewSpec]) -> list[Hit]:
+        """The hits of every view: the first of each (category, term) that no allowlisted
+        phrase overlaps."""
         hits: dict[tuple[str, str], Hit] = {}
         everywhere = [i for i, chars in self._by_chars if any(c in views[0][1] for c in chars)]
         everywhere += self._always
@@ -211,76 +206,103 @@ class WordFilter:
                 hits_here = self._patterns(name, hay, triggered, run)
                 matched.update(self._pattern_index[h.term] for h in hits_here)
                 found += hits_here
-            for hit in found:
-                if allowed and any(hit.start < e and s < hit.end for s, e in allowed):
+            # The first hit of each (category, term) is kept.
+            fresh = [hit for hit in found if (hit[0], hit[2]) not in hits]
+            if windows is not None and fresh:
+                # An allowlisted phrase overlapping a hit near a window's edge may reach past
+                # it: judge hits by every phrase in the view, as with no windows.
+                allowed = self._allowed(hay)
+            for hit in fresh:
+                key = (hit[0], hit[2])
+                if key in hits:
                     continue
-                hits.setdefault((hit.category, hit.term), hit)
+                start, end = hit[4], hit[5]
+                for lo, hi in allowed:
+                    if start < hi and lo < end:
+                        break  # an allowlisted phrase overlaps it
+                else:
+                    hits[key] = hit
         return list(hits.values())
 
     def _terms(
         self, name: View, hay: str, windows: list[tuple[int, int]] | None
     ) -> tuple[list[Hit], list[tuple[int, int]], dict[int, list[int]]]:
         """Term hits, allowlisted spans, and the patterns triggered (with the positions of
-        their triggers) in one view."""
+        their triggers) in one view, or in these windows of it."""
         found: list[Hit] = []
         allowed: list[tuple[int, int]] = []
         triggered: dict[int, list[int]] = {}
         if self._empty:
             return found, allowed, triggered
-        encoded = _hex(hay)
-        # Astral characters (emoji) take two code units: only then map units to characters,
-        # by the code unit where each astral character starts.
-        units: list[int] = []
-        if len(encoded) != 4 * len(hay):
-            units = [m.start() + i for i, m in enumerate(_ASTRAL.finditer(hay))]
-        if windows is None or units:
-            spans = [(0, encoded)]
-        else:
-            spans = [(lo, encoded[4 * lo : 4 * hi]) for lo, hi in windows]
         last = len(hay) - 1
+        spans = [(0, hay)] if windows is None else [(lo, hay[lo:hi]) for lo, hi in windows]
+        values = self._values
+        search = self._automaton.find_matches_as_indexes
+        alnum, new_hit, add = _ALNUM, _hit, found.append  # locals: this loop runs per match
         for offset, chunk in spans:
-            for end_hex, (size, left, right, items, patterns) in self._automaton.iter(chunk):
-                first = end_hex + 1 - size
-                if first % 4:
-                    continue  # not on a code-unit boundary
-                start, stop = offset + first // 4, offset + (end_hex + 1) // 4
-                if units:
-                    start -= bisect_left(units, start)
-                    stop -= bisect_left(units, stop)
-                for index in patterns:
-                    triggered.setdefault(index, []).append(start)
-                if not items:
-                    continue
-                end = stop - 1
-                if (left and start > 0 and hay[start - 1] in _ALNUM) or (
-                    right and end < last and hay[end + 1] in _ALNUM
+            for key, start, stop in search(chunk, True):
+                left, right, terms, allow, patterns = values[key]
+                if offset:
+                    start += offset
+                    stop += offset
+                if patterns:
+                    for index in patterns:
+                        triggered.setdefault(index, []).append(start)
+                    if not (terms or allow):
+                        continue
+                if (left and start and hay[start - 1] in alnum) or (
+                    right and stop <= last and hay[stop] in alnum
                 ):
                     continue  # a Latin term inside a longer word
-                for item in items:
-                    if item[0] == "a":
-                        allowed.append((start, stop))
-                    else:
-                        found.append(Hit(item[1], item[3], item[2], name, start, stop))
+                if allow:
+                    allowed.append((start, stop))
+                for category, kind, term in terms:
+                    add(new_hit(Hit, (category, kind, term, name, start, stop)))
         return found, allowed, triggered
+
+    def _allowed(self, hay: str) -> list[tuple[int, int]]:
+        """Every allowlisted phrase in a whole view (its own automaton: a few dozen keys)."""
+        last = len(hay) - 1
+        bounds = self._allow_bounds
+        allowed: list[tuple[int, int]] = []
+        for key, start, stop in self._allow_automaton.find_matches_as_indexes(hay, True):
+            left, right = bounds[key]
+            if not (
+                (left and start > 0 and hay[start - 1] in _ALNUM)
+                or (right and stop <= last and hay[stop] in _ALNUM)
+            ):
+                allowed.append((start, stop))
+        return allowed
 
     def _patterns(
         self, name: View, hay: str, triggered: dict[int, list[int]], everywhere: list[int]
     ) -> list[Hit]:
-        """Run each triggered pattern near its triggers (and the untriggered ones over the
-        whole view)."""
+        """Run each triggered pattern near its triggers, and the untriggered ones over the
+        whole view (or near what they need, when they say what every match contains)."""
         found: list[Hit] = []
-        runs: list[tuple[int, list[tuple[int, int]]]] = [(i, [(0, len(hay))]) for i in everywhere]
-        runs += [
-            (i, _windows(spots, len(hay), PATTERN_REACH)) for i, spots in sorted(triggered.items())
-        ]
+        size = len(hay)
+        rules = self.spec.patterns
+        runs: list[tuple[int, list[tuple[int, int]]]] = []
+        for index in everywhere:
+            needs = rules[index].needs
+            if needs is None:
+                runs.append((index, [(0, size)]))
+            else:  # near each place it needs, like a trigger word: no pattern spans more
+                spots = [m.start() for m in needs.finditer(hay)]
+                if spots:
+                    runs.append((index, _windows(spots, size, PATTERN_REACH)))
+        runs += [(i, _windows(triggered[i], size, PATTERN_REACH)) for i in sorted(triggered)]
         for index, windows in runs:
-            rule = self.spec.patterns[index]
+            rule = rules[index]
+            needs = rule.needs
             for lo, hi in windows:
+                if needs is not None and needs.search(hay, lo, hi) is None:
+                    continue  # no match can lie in this window
                 for m in rule.regex.finditer(hay, lo, hi):
-                    if m.end() > m.start():
-                        found.append(
-                            Hit(rule.category, rule.kind, rule.regex.pattern, name, *m.span())
-                        )
+                    start, end = m.span()
+                    if end > start:
+                        head = (rule.category, rule.kind, rule.regex.pattern, name)
+                        found.append(_hit(Hit, (*head, start, end)))
         return found
 
     def mask(self, text: str, categories: Iterable[str]) -> str:
@@ -303,8 +325,22 @@ class WordFilter:
 
 
 def _windows(spots: list[int], size: int, reach: int) -> list[tuple[int, int]]:
-    """Stretches of ``reach`` characters either side of each spot, merged."""
-    return _merge([(max(0, spot - reach), min(size, spot + reach)) for spot in spots])
+    """Stretches of ``reach`` characters either side of each spot, merged (``_merge`` of
+    them: with one reach both ends grow with the spot, so sorted spots need no other sort)."""
+    if len(spots) == 1:
+        spot = spots[0]
+        return [(spot - reach if spot > reach else 0, min(size, spot + reach))]
+    out: list[tuple[int, int]] = []
+    last = -1
+    for spot in sorted(spots):
+        lo = spot - reach if spot > reach else 0
+        hi = spot + reach if spot + reach < size else size
+        if lo <= last:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+        last = hi
+    return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -60,6 +60,7 @@ def shipped() -> Shipped:
             kind=p.get("kind", "word"),
             triggers=tuple(p.get("any", ())),
             chars=p.get("chars", ""),
+            needs=re.compile(p["needs"]) if "needs" in p else None,
         )
         for p in _load("patterns.json")["patterns"]
     )
