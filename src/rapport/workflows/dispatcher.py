@@ -23,6 +23,7 @@ import contextlib
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rapport import __version__
 from rapport.accounts import service as accounts
 from rapport.config import Settings
+from rapport.events.catalog import CATALOG
 from rapport.events.outbox import OutboxGate
 from rapport.kit import clock
 from rapport.kit.db import transaction
@@ -60,7 +62,7 @@ GATE_REFRESH_S = 5.0
 
 @dataclass
 class _Outcome:
-    delivery_id: object
+    delivery_id: uuid.UUID
     ok: bool
     status: int | None
     error: str | None
@@ -112,11 +114,7 @@ class Dispatcher:
             subs = await repo.active_subscriptions(session)
         wanted: set[str] = set()
         for sub in subs:
-            if not sub.event_types:
-                from rapport.events.catalog import CATALOG
-
-                wanted |= set(CATALOG)
-            wanted |= set(sub.event_types)
+            wanted |= set(sub.event_types or CATALOG)  # no types listed = every type
         self.gate.wanted = wanted
         self._gate_refreshed = time.monotonic()
 
@@ -173,7 +171,7 @@ class Dispatcher:
         gate = asyncio.Semaphore(self.settings.webhook_concurrency)
 
         async def one(
-            item: tuple[object, object, dict[str, object], WebhookSubscription],
+            item: tuple[uuid.UUID, uuid.UUID, dict[str, object], WebhookSubscription],
         ) -> _Outcome:
             async with gate:
                 return await self._post(*item, now=now)
@@ -186,8 +184,8 @@ class Dispatcher:
 
     async def _post(
         self,
-        delivery_id: object,
-        event_id: object,
+        delivery_id: uuid.UUID,
+        event_id: uuid.UUID,
         body: dict[str, object],
         sub: WebhookSubscription,
         now: datetime,
@@ -220,7 +218,7 @@ class Dispatcher:
         )
 
     async def _record(self, session: AsyncSession, outcome: _Outcome) -> None:
-        delivery = await repo.delivery(session, outcome.delivery_id)  # type: ignore[arg-type]
+        delivery = await repo.delivery(session, outcome.delivery_id)
         if delivery is None or delivery.status != "pending":
             return
         now = clock.now()

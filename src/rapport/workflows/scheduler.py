@@ -40,20 +40,6 @@ RUNS = Counter("rapport_jobs_total", "Scheduled job runs by kind and outcome", [
 LEASE = timedelta(minutes=5)
 
 
-def add_job(
-    session: AsyncSession,
-    kind: str,
-    run_at: datetime,
-    payload: dict[str, Any],
-    *,
-    max_attempts: int = 5,
-) -> Job:
-    """Schedule a job in this transaction (no dedupe; see :func:`schedule`)."""
-    job = Job(kind=kind, run_at=run_at, payload=payload, max_attempts=max_attempts)
-    session.add(job)
-    return job
-
-
 async def schedule(
     session: AsyncSession,
     kind: str,
@@ -63,7 +49,8 @@ async def schedule(
     dedupe_key: str,
     max_attempts: int = 5,
 ) -> bool:
-    """Schedule a job once per ``dedupe_key`` (ever); False when it already exists."""
+    """Schedule a job in this transaction, once per ``dedupe_key`` (ever); False when it
+    already exists."""
     return await insert_ignore(
         session,
         Job,

@@ -17,7 +17,9 @@ from rapport.chat import service as chat
 from rapport.chat.schemas import MessageOut
 from rapport.config import Settings
 from rapport.kit import clock
+from rapport.kit.db import insert_ignore
 from rapport.kit.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from rapport.kit.ids import new_id
 from rapport.workflows import repository as repo
 from rapport.workflows import signing, urls
 from rapport.workflows.models import ApiKey, WebhookDelivery, WebhookSubscription
@@ -152,13 +154,11 @@ async def sync_settings_subscription(session: AsyncSession, settings: Settings) 
     secret = settings.webhook_secret.get_secret_value()
     events = sorted(set(settings.webhook_events))
     if sub is None:
-        from rapport.kit.db import insert_ignore
-
         await insert_ignore(
             session,
             WebhookSubscription,
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "name": SETTINGS_SUBSCRIPTION,
                 "url": settings.webhook_url,
                 "event_types": events,
