@@ -573,6 +573,7 @@ class Options:
     client_cpu: int | None
     node: str
     workdir: Path
+    rapport_env: dict[str, str] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
 
@@ -656,6 +657,7 @@ def bench_server(kind: str, opt: Options) -> dict[str, Any]:
             RAPPORT_SEND_RATE_PER_S="1000000",
             RAPPORT_SEND_BURST="1000000",
         )
+        env.update(opt.rapport_env)
         description = "auth, validation, SQLite (WAL) commit before ack, fan-out"
         if kind != "rapport":
             # Every AI capability routed to an OpenAI-compatible mock that answers in 2 s
@@ -1073,6 +1075,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--quick", action="store_true", help="tiny run: 20 users, 2 steps of 2 s, 50 idle sockets"
     )
+    p.add_argument(
+        "--rapport-env",
+        action="append",
+        default=[],
+        metavar="RAPPORT_X=VALUE",
+        help="extra setting for the Rapport server (repeatable), e.g. RAPPORT_LOOP_STALL_LOG_MS=50",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results path")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     p.add_argument(
@@ -1146,6 +1155,7 @@ def main(argv: list[str] | None = None) -> int:
             client_cpu=client_cpu,
             node=node,
             workdir=Path(tmp),
+            rapport_env=dict(kv.split("=", 1) for kv in args.rapport_env),
         )
         try:
             servers = {kind: bench_server(kind, opt) for kind in kinds}

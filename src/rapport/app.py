@@ -18,7 +18,7 @@ from rapport.ai import tasks as ai_tasks
 from rapport.ai.api import router as ai_router
 from rapport.chat.api import router as chat_router
 from rapport.config import Settings, get_settings
-from rapport.kit import gctune
+from rapport.kit import gctune, looplag
 from rapport.kit.http import RuntimeDep, install_error_handlers, problem
 from rapport.kit.logging import configure_logging
 from rapport.matching.api import router as matching_router
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             hook(rt)
         if settings.gc_tuning:
             gctune.tune()
+        rt.spawn(looplag.watch(stall_ms=settings.loop_stall_log_ms))
         try:
             yield
         finally:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     gc_tuning: bool = True
+    # Log the main thread's stack when the event loop has not ticked for this long (0 = off).
+    loop_stall_log_ms: int = Field(default=0, ge=0)
     ws_compression: bool = False
     # The built web client served at / (None = the repository's web/dist).
     web_dist: Path | None = None

@@ -5,11 +5,19 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.chat import repository as repo
 from rapport.chat.batcher import SendBatcher
+from rapport.chat.models import Message
 from rapport.chat.schemas import MessageSend
+from rapport.kit import clock
+from rapport.kit.db import transaction
 from rapport.kit.errors import NotFound
 from rapport.runtime import Runtime
+from tests import factories
 from tests.factories import create_pair, create_user, match
 
 
@@ -103,3 +111,85 @@ async def test_mixed_batch_keeps_every_guarantee(client: httpx.AsyncClient, rt: 
     page = (await client.get(f"/api/v1/conversations/{conv1}/messages", headers=b.headers)).json()
     assert [m["seq"] for m in page["messages"]] == [1, 2, 3, 4]
     assert any(m["reply_to"] == first.json()["id"] for m in page["messages"])
+
+
+async def _chat_with_one_message(
+    client: httpx.AsyncClient, client_msg_id: str
+) -> tuple[factories.TestUser, uuid.UUID]:
+    """A matched pair whose first member has sent one message (by REST: the full path)."""
+    a, b = await create_pair(client)
+    conv = uuid.UUID((await match(client, a, b))["conversation_id"])
+    r = await client.post(
+        f"/api/v1/conversations/{conv}/messages",
+        headers=a.headers,
+        json={"client_msg_id": client_msg_id, "body": "first, by the full path"},
+    )
+    assert r.status_code == 201, r.text
+    return a, conv
+
+
+async def test_fast_path_rows_read_back_as_written(
+    client: httpx.AsyncClient, rt: Runtime, session: AsyncSession
+) -> None:
+    """The batch fast path writes straight to sqlite3 on SQLite (Core on PostgreSQL): what the
+    ORM reads back must equal what the sender was acknowledged with, field by field."""
+    a, conv = await _chat_with_one_message(client, "fast-0000")
+    batcher = SendBatcher(rt.sessionmaker)
+    worker = asyncio.create_task(batcher.run())
+    try:
+        acked = await asyncio.gather(
+            *[
+                batcher.submit(
+                    a.id, conv, MessageSend(client_msg_id=f"fast-{i:04d}", body=f"{i} 你好")
+                )
+                for i in range(1, 4)
+            ]
+        )
+    finally:
+        worker.cancel()
+    rows = {
+        m.id: m
+        for m in await session.scalars(select(Message).where(Message.conversation_id == conv))
+    }
+    for out in acked:
+        row = rows[out.id]
+        assert (row.seq, row.sender_id, row.client_msg_id, row.kind, row.body) == (
+            out.seq,
+            a.id,
+            out.client_msg_id,
+            "text",
+            out.body,
+        )
+        assert row.created_at == out.created_at and row.created_at.tzinfo is not None
+        assert (row.ai_assisted, row.shadowed, row.reply_to_id, row.redacted_at) == (
+            False,
+            False,
+            None,
+            None,
+        )
+    assert sorted(m.seq for m in acked) == [2, 3, 4]
+
+
+async def test_fast_insert_of_a_stored_key_raises_sqlalchemy_integrity_error(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    """The raw sqlite3 path reports a unique clash as SQLAlchemy's IntegrityError, which the
+    batch relies on to redo the batch one by one."""
+    a, conv = await _chat_with_one_message(client, "clash-0001")
+    row = {
+        "id": uuid.uuid4(),
+        "conversation_id": conv,
+        "seq": 99,
+        "sender_id": a.id,
+        "client_msg_id": "clash-0001",
+        "kind": "text",
+        "body": "twin",
+        "reply_to_id": None,
+        "ai_assisted": False,
+        "shadowed": False,
+        "created_at": clock.now(),
+        "redacted_at": None,
+    }
+    with pytest.raises(IntegrityError):
+        async with transaction(rt.sessionmaker) as s:
+            await repo.insert_many(s, [row])

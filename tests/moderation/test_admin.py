@@ -227,3 +227,27 @@ async def test_category_actions_and_dry_run(client: httpx.AsyncClient, rt: Runti
         "/api/v1/admin/moderation/categories/allow", headers=admin.headers, json={"action": "block"}
     )
     assert missing.status_code == 404
+
+
+async def test_standings_see_expiry_and_lower_steps_between_snapshot_reads(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    """The per-node snapshot of sanctions is read at most every couple of seconds, but an
+    expiry takes effect at the look-up: the next step down shows, then nothing."""
+    admin = await staff(client, rt, "admin")
+    user = await create_user(client)
+    frozen = clock.FrozenClock(clock.now())
+    previous = clock.set_clock(frozen)
+    try:
+        await sanction(client, admin, user, "warn", duration_s=600)
+        await sanction(client, admin, user, "mute", duration_s=60)
+        async with transaction(rt.sessionmaker) as s:
+            assert (await sanctions.standing(s, user.id)).level == "mute"
+        frozen.advance(seconds=61)  # no forget(): the snapshot is still fresh
+        async with transaction(rt.sessionmaker) as s:
+            assert (await sanctions.standing(s, user.id)).level == "warn"
+        frozen.advance(seconds=600)
+        async with transaction(rt.sessionmaker) as s:
+            assert (await sanctions.standing(s, user.id)) == sanctions.CLEAR
+    finally:
+        clock.set_clock(previous)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.ai.models import AIResult
@@ -38,3 +39,9 @@ async def erase_user(session: AsyncSession, user_id: uuid.UUID) -> int:
 
 async def by_dedupe_key(session: AsyncSession, key: str) -> AIResult | None:
     return await session.scalar(select(AIResult).where(AIResult.dedupe_key == key))
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store many results in one executemany (no unit of work; ids and times by default)."""
+    if rows:
+        await session.execute(insert(AIResult), rows)

@@ -9,6 +9,7 @@ their text never goes to a remote provider (local safety analysis still runs).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -229,23 +230,25 @@ async def analyze_batch(
             "analysis", _analysis_call(message["body"]), remote_allowed=remote
         )
         results.append((result, provider))
+        await asyncio.sleep(0)  # local analysis never awaits: let sends through between two
     souring = {
         m["conversation_id"]: m
         for (m, _), (r, _) in zip(texts, results, strict=True)
         if r.sentiment == "negative"
     }
+    rows = [
+        {
+            "kind": "analysis",
+            "provider": provider,
+            "user_id": uuid.UUID(message["sender_id"]),
+            "conversation_id": uuid.UUID(message["conversation_id"]),
+            "message_id": uuid.UUID(message["id"]),
+            "payload": result.model_dump(mode="json"),
+        }
+        for (message, _recipients), (result, provider) in zip(texts, results, strict=True)
+    ]
     async with transaction(factory) as session:
-        for (message, _recipients), (result, provider) in zip(texts, results, strict=True):
-            session.add(
-                AIResult(
-                    kind="analysis",
-                    provider=provider,
-                    user_id=uuid.UUID(message["sender_id"]),
-                    conversation_id=uuid.UUID(message["conversation_id"]),
-                    message_id=uuid.UUID(message["id"]),
-                    payload=result.model_dump(mode="json"),
-                )
-            )
+        await repo.add_many(session, rows)
     for message in souring.values():
         await _advise_on_negative_trend(factory, router, message)
     return [r for r, _ in results]

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from rapport.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-BATCH = 64
+# A batch is analysed and written without a pause on SQLite (statements run inline), so it is
+# kept small: 16 local analyses and their write take a few milliseconds of the event loop.
+BATCH = 16
 LINGER_S = 0.1
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.chat.models import Conversation, ConversationMember, Message, OfferedSuggestion
+from rapport.kit.db import raw_errors, raw_sqlite, sqlite_binders
 
 
 async def by_match(session: AsyncSession, match_id: uuid.UUID) -> Conversation | None:
@@ -327,21 +330,41 @@ async def stored_keys(
     """Which (sender, client_msg_id) pairs are already stored (one query for a batch)."""
     if not keys:
         return set()
-    senders = {s for s, _ in keys}
-    ids = {c for _, c in keys}
-    rows = await session.execute(
-        select(Message.sender_id, Message.client_msg_id).where(
-            Message.sender_id.in_(list(senders)), Message.client_msg_id.in_(list(ids))
+    senders = list({s for s, _ in keys})
+    ids = list({c for _, c in keys})
+    raw = await raw_sqlite(session)
+    if raw is not None:
+        # Only "?" placeholders are formatted in; every value is bound.
+        sql = (
+            "SELECT sender_id, client_msg_id FROM messages WHERE sender_id IN "  # noqa: S608
+            f"({', '.join('?' * len(senders))}) AND client_msg_id IN ({', '.join('?' * len(ids))})"
         )
-    )
-    found = {(s, c) for s, c in rows if s is not None and c is not None}
+        cursor = raw.execute(sql, [s.hex for s in senders] + ids)
+        found = {(uuid.UUID(s), c) for s, c in cursor.fetchall() if s is not None}
+    else:
+        rows = await session.execute(
+            select(Message.sender_id, Message.client_msg_id).where(
+                Message.sender_id.in_(senders), Message.client_msg_id.in_(ids)
+            )
+        )
+        found = {(s, c) for s, c in rows if s is not None and c is not None}
     return found & set(keys)
+
+
+_TAKE_SEQS = (
+    "UPDATE conversations SET last_seq = last_seq + ? WHERE id = ? AND closed_at IS NULL "
+    "RETURNING last_seq"
+)
 
 
 async def take_seqs(session: AsyncSession, conversation_id: uuid.UUID, count: int) -> int | None:
     """Reserve ``count`` consecutive seqs of an open conversation; returns the last one."""
+    raw = await raw_sqlite(session)
+    if raw is not None:  # this runs for every conversation of every batch of sends
+        row = raw.execute(_TAKE_SEQS, (count, conversation_id.hex)).fetchone()
+        return int(row[0]) if row is not None else None
     table = Conversation.metadata.tables["conversations"]
-    conn = await session.connection()  # Core: this runs for every batch of sends
+    conn = await session.connection()
     seq = (
         await conn.execute(
             update(table)
@@ -353,8 +376,41 @@ async def take_seqs(session: AsyncSession, conversation_id: uuid.UUID, count: in
     return int(seq) if seq is not None else None
 
 
+_MESSAGE_COLUMNS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "sender_id",
+    "client_msg_id",
+    "kind",
+    "body",
+    "reply_to_id",
+    "ai_assisted",
+    "shadowed",
+    "created_at",
+    "redacted_at",
+)
+
+
+@functools.cache
+def _insert_messages() -> tuple[str, list[Callable[[Any], Any]]]:
+    """The SQLite INSERT of a message row, positional, and each column's value conversion."""
+    table = Message.metadata.tables["messages"]
+    sql = str(insert(table).compile(dialect=sqlite_dialect(), column_keys=list(_MESSAGE_COLUMNS)))
+    return sql, sqlite_binders(table, _MESSAGE_COLUMNS)
+
+
 async def insert_many(session: AsyncSession, rows: list[dict[str, object]]) -> None:
-    """One multi-row INSERT of new messages (Core, no ORM unit of work)."""
+    """One multi-row INSERT of new messages (no ORM unit of work; straight to sqlite3 on
+    SQLite). Every row has every column of ``_MESSAGE_COLUMNS``."""
+    raw = await raw_sqlite(session)
+    if raw is not None:
+        sql, binders = _insert_messages()
+        pairs = list(zip(_MESSAGE_COLUMNS, binders, strict=True))
+        params = [tuple(bind(row[name]) for name, bind in pairs) for row in rows]
+        with raw_errors(sql, params):
+            raw.executemany(sql, params)
+        return
     conn = await session.connection()
     await conn.execute(insert(Message.metadata.tables["messages"]), rows)
 

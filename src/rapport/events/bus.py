@@ -47,7 +47,8 @@ class EventBus:
 
     async def _run(self, handler: Handler, event: DomainEvent) -> None:
         try:
-            await asyncio.wait_for(handler(event), self._timeout)
+            async with asyncio.timeout(self._timeout):  # no extra task, unlike wait_for
+                await handler(event)
         except Exception:
             log.exception("event_handler_failed", event_type=event.type, event_id=str(event.id))
 

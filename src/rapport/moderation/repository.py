@@ -129,6 +129,16 @@ def _active(now: datetime) -> Any:
     )
 
 
+async def active_levels(
+    session: AsyncSession, now: datetime
+) -> list[tuple[uuid.UUID, str, datetime | None]]:
+    """(user, level, expiry) of every active sanction (a node's snapshot; columns only)."""
+    rows = await session.execute(
+        select(Sanction.user_id, Sanction.level, Sanction.expires_at).where(_active(now))
+    )
+    return [(u, level, expires) for u, level, expires in rows]
+
+
 async def active_sanctions(
     session: AsyncSession, user_ids: Collection[uuid.UUID], now: datetime
 ) -> list[Sanction]:

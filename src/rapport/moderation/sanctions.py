@@ -12,9 +12,10 @@ reversed, who lifted it and why. A user's *standing* is their highest active ste
 - ``ban``: the account cannot sign in or refresh; every socket closes within the socket
   re-check interval (2 s by default); login sessions are revoked.
 
-A confirmed report escalates automatically (:func:`escalate`). Standings are cached per node
-for ``STANDING_TTL_S`` (changes made on this node take effect at once; other nodes follow
-within the TTL), so the send path does not query sanctions for every message.
+A confirmed report escalates automatically (:func:`escalate`). Each node keeps a snapshot of
+every active sanction, read in one query at most every ``STANDING_TTL_S`` (changes made on
+this node take effect at once; other nodes follow within the TTL; expiries are checked on
+every look-up), so the send path does not query sanctions for every message or sender.
 """
 
 from __future__ import annotations
@@ -72,41 +73,40 @@ class Standing:
 
 
 CLEAR = Standing()
-_standing: dict[uuid.UUID, tuple[float, Standing]] = {}
+# (read at, {user: their active sanctions, highest first})
+_snapshot: list[tuple[float, dict[uuid.UUID, list[Standing]]]] = []
 _shadowed: list[tuple[float, frozenset[uuid.UUID]]] = []
-_CACHE_MAX = 100_000
 
 
 def forget(user_id: uuid.UUID | None = None) -> None:
-    """Drop cached standings (one user's, or all) so the next look-up reads the database."""
-    if user_id is None:
-        _standing.clear()
-    else:
-        _standing.pop(user_id, None)
+    """Drop the cached sanctions so the next look-up reads the database (a change to one
+    user's sanctions re-reads everyone's: one query)."""
+    _snapshot.clear()
     _shadowed.clear()
 
 
+async def _active_by_user(session: AsyncSession) -> dict[uuid.UUID, list[Standing]]:
+    if _snapshot and time.monotonic() - _snapshot[0][0] < STANDING_TTL_S:
+        return _snapshot[0][1]
+    by_user: dict[uuid.UUID, list[Standing]] = {}
+    for user_id, level, expires_at in await repo.active_levels(session, clock.now()):
+        by_user.setdefault(user_id, []).append(Standing(level, expires_at))
+    for held in by_user.values():
+        held.sort(key=lambda st: st.rank, reverse=True)
+    _snapshot[:] = [(time.monotonic(), by_user)]
+    return by_user
+
+
 async def standings(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Standing]:
-    """Each user's highest active sanction (cached for a couple of seconds per node)."""
-    now_mono = time.monotonic()
+    """Each user's highest active sanction."""
+    by_user = await _active_by_user(session)
+    now = clock.now()
     out: dict[uuid.UUID, Standing] = {}
-    missing: list[uuid.UUID] = []
     for user in user_ids:
-        cached = _standing.get(user)
-        if cached is not None and now_mono - cached[0] < STANDING_TTL_S:
-            out[user] = cached[1]
-        else:
-            missing.append(user)
-    if missing:
-        found: dict[uuid.UUID, Standing] = dict.fromkeys(missing, CLEAR)
-        for s in await repo.active_sanctions(session, missing, clock.now()):
-            if RANK[s.level] > found[s.user_id].rank:
-                found[s.user_id] = Standing(s.level, s.expires_at)
-        if len(_standing) >= _CACHE_MAX:
-            _standing.clear()
-        for user, state in found.items():
-            _standing[user] = (now_mono, state)
-        out.update(found)
+        out[user] = next(
+            (st for st in by_user.get(user, ()) if st.expires_at is None or st.expires_at > now),
+            CLEAR,
+        )
     return out
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rapport.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-BATCH = 64
+BATCH = 32  # scored in one stretch of the event loop (SQLite runs inline): keep it short
 EXPIRY_EVERY_S = 30.0
 
 

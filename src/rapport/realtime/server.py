@@ -74,6 +74,10 @@ def refused(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErr
     return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
+# Login sessions re-checked per query by the periodic re-check.
+RECHECK_CHUNK = 200
+
+
 class RealtimeNode:
     """One node's Socket.IO server and the sockets connected to it."""
 
@@ -233,8 +237,14 @@ class RealtimeNode:
         held = {session_id for _, session_id in snapshot.values()}
         if not held:
             return
-        async with transaction(rt.sessionmaker) as session:
-            live = await accounts.live_sessions(session, list(held))
+        live: set[uuid.UUID] = set()
+        ids = list(held)
+        for start in range(0, len(ids), RECHECK_CHUNK):
+            # A query per chunk, with the loop free in between (SQLite runs inline: one query
+            # for thousands of sockets would hold the loop for tens of milliseconds).
+            async with transaction(rt.sessionmaker) as session:
+                live |= await accounts.live_sessions(session, ids[start : start + RECHECK_CHUNK])
+            await asyncio.sleep(0)
         for sid, (_, session_id) in snapshot.items():
             if session_id not in live and sid in self.local:
                 await self.sio.disconnect(sid)
