@@ -8,6 +8,7 @@ without holes; fan-out (``message.created``) happens only after commit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Collection
@@ -526,6 +527,10 @@ async def send_batch(
             results[i], _ = await send(session, sender, conversation_id, payload)
         except RapportError as exc:
             results[i] = exc
+        # The full path takes a few statements per message and, on SQLite, none of them yields
+        # (ADR 0004): let the node's sockets through between two, or a batch of first
+        # messages (say, after a restart) holds the loop for hundreds of milliseconds.
+        await asyncio.sleep(0)
     for i in created:
         out = results[i]
         assert isinstance(out, MessageOut)

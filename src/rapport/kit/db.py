@@ -178,7 +178,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if path and path != ":memory:":
             # One connection per node: SQLite has one writer at a time, and every transaction
             # here takes the write lock up front (below). With several pooled connections the
             # node's own transactions would contend for that lock in SQLite's busy handler,
