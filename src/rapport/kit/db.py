@@ -187,7 +187,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # server on the same file).
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
-            kwargs.setdefault("pool_timeout", 30)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if path and path != ":memory:":

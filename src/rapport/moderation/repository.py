@@ -163,13 +163,6 @@ async def get_sanction(session: AsyncSession, sanction_id: uuid.UUID) -> Sanctio
     return await session.get(Sanction, sanction_id)
 
 
-async def users_at_level(session: AsyncSession, level: str, now: datetime) -> set[uuid.UUID]:
-    rows = await session.scalars(
-        select(Sanction.user_id).where(Sanction.level == level, _active(now))
-    )
-    return set(rows)
-
-
 async def claim_expired(session: AsyncSession, now: datetime, limit: int) -> list[Sanction]:
     """Expired sanctions not yet marked lifted, marked now (each claimed by one node)."""
     ids = list(

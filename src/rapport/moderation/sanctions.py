@@ -75,14 +75,12 @@ class Standing:
 CLEAR = Standing()
 # (read at, {user: their active sanctions, highest first})
 _snapshot: list[tuple[float, dict[uuid.UUID, list[Standing]]]] = []
-_shadowed: list[tuple[float, frozenset[uuid.UUID]]] = []
 
 
-def forget(user_id: uuid.UUID | None = None) -> None:
-    """Drop the cached sanctions so the next look-up reads the database (a change to one
+def forget() -> None:
+    """Drop the node's snapshot so the next look-up reads the database (a change to one
     user's sanctions re-reads everyone's: one query)."""
     _snapshot.clear()
-    _shadowed.clear()
 
 
 async def _active_by_user(session: AsyncSession) -> dict[uuid.UUID, list[Standing]]:
@@ -115,12 +113,13 @@ async def standing(session: AsyncSession, user_id: uuid.UUID) -> Standing:
 
 
 async def shadow_banned(session: AsyncSession) -> frozenset[uuid.UUID]:
-    """Everyone currently shadow-banned (cached like standings)."""
-    if _shadowed and time.monotonic() - _shadowed[0][0] < STANDING_TTL_S:
-        return _shadowed[0][1]
-    users = frozenset(await repo.users_at_level(session, "shadow_ban", clock.now()))
-    _shadowed[:] = [(time.monotonic(), users)]
-    return users
+    """Everyone with an active shadow-ban (from the same snapshot as standings)."""
+    now = clock.now()
+    return frozenset(
+        user
+        for user, held in (await _active_by_user(session)).items()
+        if any(st.shadowed and (st.expires_at is None or st.expires_at > now) for st in held)
+    )
 
 
 def _expiry(level: str, expires_at: datetime | None, duration_s: int | None) -> datetime | None:
@@ -184,7 +183,7 @@ async def apply(
                 },
             },
         )
-    after_commit(session, lambda: forget(user_id))
+    after_commit(session, forget)
     return sanction
 
 
@@ -214,8 +213,7 @@ async def _after_lift(session: AsyncSession, sanction: Sanction, reason: str) ->
         if not any(s.level == "ban" for s in others):
             await accounts.reinstate(session, sanction.user_id)
     emit(session, "user.sanction_lifted", _event(sanction, reason))
-    user = sanction.user_id
-    after_commit(session, lambda: forget(user))
+    after_commit(session, forget)
 
 
 async def expire_due(session: AsyncSession, limit: int = 200) -> int:
@@ -233,7 +231,7 @@ async def escalate(session: AsyncSession, report: Report, actor: uuid.UUID) -> S
     user = report.reported_user_id
     if user is None:
         return None
-    forget(user)
+    forget()
     current = await standing(session, user)
     confirmed = await repo.confirmed_reports_against(session, user, clock.now() - ESCALATION_WINDOW)
     rank = min(len(LADDER), max(current.rank + 1, confirmed))
