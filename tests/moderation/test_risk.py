@@ -29,7 +29,7 @@ def queue(rt: Runtime) -> moderation_tasks.RiskQueue:
     """The after-delivery worker, driven by hand: in tests every session shares one
     connection, so nothing may run concurrently with a request."""
     risk_queue = moderation_tasks.RiskQueue(rt)
-    rt.bus.subscribe("message.created", risk_queue.on_message)
+    rt.bus.subscribe_sync("message.created", risk_queue.on_message)
     return risk_queue
 
 
@@ -136,3 +136,36 @@ async def test_copy_pasted_opener_to_many_matches_is_flagged(
         )
     )
     assert len(reports.all()) == 1
+
+
+async def test_plain_replies_are_scored_without_a_transaction(
+    client: httpx.AsyncClient,
+    rt: Runtime,
+    session: AsyncSession,
+    queue: moderation_tasks.RiskQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker sees every delivered message; only a signal or a first message (the
+    copy-paste check) is worth a transaction."""
+    a, b, conv = await chatting_pair(client)
+    await send(client, conv, a, "Hi! How was the hike?")
+    await send(client, conv, b, "Great, thanks")
+    await settle(rt, queue)
+    opened: list[int] = []
+    real = moderation_tasks.transaction
+
+    def counting(factory):  # type: ignore[no-untyped-def]
+        opened.append(1)
+        return real(factory)
+
+    monkeypatch.setattr(moderation_tasks, "transaction", counting)
+    for text in ("Same here, see you Saturday", "Bring snacks"):
+        await send(client, conv, a, text)
+    await settle(rt, queue)
+    assert opened == []
+    # contact: a signal, recorded (sent through the "Are you sure?" nudge)
+    assert (await send(client, conv, a, "加我微信聊吧", confirm=True)).status_code == 201
+    await settle(rt, queue)
+    assert opened == [1]
+    row = await session.get(ConversationRisk, uuid.UUID(conv))
+    assert row is not None and row.signals["senders"][str(a.id)]["counts"] == {"contact": 1}

@@ -72,9 +72,8 @@ class ChatHandlers:
         wait = await rt.bucket.take(f"send:{me}", s.send_rate_per_s, s.send_burst)
         if wait:
             return RateLimited("Sending too fast.", retry_after_s=max(1, round(wait))).to_socket()
-        message_in = MessageSend.model_validate(payload.model_dump(exclude={"conversation_id"}))
-        try:
-            message = await self.batcher.submit(me, payload.conversation_id, message_in)
+        try:  # a SendEvent is a MessageSend (plus the conversation id): no second validation
+            message = await self.batcher.submit(me, payload.conversation_id, payload)
         except RapportError as exc:
             return exc.to_socket()
         except Exception:

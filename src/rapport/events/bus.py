@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.events.schemas import DomainEvent
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
+# Called inline by publish: must be quick and must not block (e.g. put on a worker's queue).
+SyncHandler = Callable[[DomainEvent], None]
 # Runs inside the emitting transaction (adds rows that must commit with the change, such as a
 # scheduled job); must be quick and must not await.
 TxHandler = Callable[[AsyncSession, DomainEvent], None]
@@ -19,16 +22,30 @@ log = structlog.get_logger(__name__)
 
 
 class EventBus:
-    """Fan a published event out to every handler subscribed to its type (or to ``*``)."""
+    """Fan a published event out to every handler subscribed to its type (or to ``*``).
+
+    A coroutine handler runs in a task of its own and is cancelled (and logged) once it has run
+    ``handler_timeout_s``. Deadlines are kept in one table swept by a single timer: a timeout
+    scope per task cost as much as the task itself, and a sent message reaches several handlers.
+    A plain function handler (``subscribe_sync``) is called inline, with no task at all.
+    """
 
     def __init__(self, handler_timeout_s: float = 30.0) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._sync: dict[str, list[SyncHandler]] = defaultdict(list)
         self._tx_handlers: dict[str, list[TxHandler]] = defaultdict(list)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # task -> (deadline on the loop's clock, event type, event id)
+        self._tasks: dict[asyncio.Task[None], tuple[float, str, str]] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self._timeout = handler_timeout_s
 
     def subscribe(self, event_type: str, handler: Handler) -> None:
+        if not inspect.iscoroutinefunction(handler):
+            raise TypeError(f"{handler!r} is not a coroutine function: use subscribe_sync")
         self._handlers[event_type].append(handler)
+
+    def subscribe_sync(self, event_type: str, handler: SyncHandler) -> None:
+        self._sync[event_type].append(handler)
 
     def subscribe_in_transaction(self, event_type: str, handler: TxHandler) -> None:
         self._tx_handlers[event_type].append(handler)
@@ -39,16 +56,54 @@ class EventBus:
             handler(session, event)
 
     def publish(self, event: DomainEvent) -> None:
-        """Schedule every matching handler; never blocks and never raises into the caller."""
-        for handler in [*self._handlers.get(event.type, ()), *self._handlers.get("*", ())]:
-            task = asyncio.get_running_loop().create_task(self._run(handler, event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        """Run every matching handler; never blocks and never raises into the caller."""
+        for quick in self._sync.get(event.type, ()):
+            try:
+                quick(event)
+            except Exception:
+                log.exception("event_handler_failed", event_type=event.type, event_id=str(event.id))
+        handlers = self._handlers.get(event.type, ())
+        if "*" in self._handlers:
+            handlers = [*handlers, *self._handlers["*"]]
+        if not handlers:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = (loop.time() + self._timeout, event.type, str(event.id))
+        for handler in handlers:
+            task = loop.create_task(self._run(handler, event))
+            self._tasks[task] = deadline
+            task.add_done_callback(self._finished)
+        if self._sweep is None:
+            self._sweep = loop.call_at(deadline[0], self._expire)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    def _expire(self) -> None:
+        """Cancel handlers past their deadline; re-arm for the next one still running."""
+        self._sweep = None
+        if not self._tasks:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, (deadline, event_type, event_id) in list(self._tasks.items()):
+            if task.done():
+                self._tasks.pop(task, None)
+            elif deadline <= now:
+                log.error(
+                    "event_handler_timed_out",
+                    event_type=event_type,
+                    event_id=event_id,
+                    timeout_s=self._timeout,
+                )
+                task.cancel()
+                self._tasks.pop(task, None)
+        if self._tasks:
+            self._sweep = loop.call_at(min(d for d, _, _ in self._tasks.values()), self._expire)
 
     async def _run(self, handler: Handler, event: DomainEvent) -> None:
         try:
-            async with asyncio.timeout(self._timeout):  # no extra task, unlike wait_for
-                await handler(event)
+            await handler(event)
         except Exception:
             log.exception("event_handler_failed", event_type=event.type, event_id=str(event.id))
 

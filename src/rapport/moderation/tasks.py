@@ -36,7 +36,7 @@ class RiskQueue:
         self.rt = rt
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(100_000)
 
-    async def on_message(self, event: DomainEvent) -> None:
+    def on_message(self, event: DomainEvent) -> None:
         message = event.data["message"]
         if message.get("kind") != "text" or not message.get("sender_id"):
             return
@@ -65,12 +65,18 @@ class RiskQueue:
         rt = self.rt
         threshold = rt.settings.moderation_risk_threshold
         scanner = rt.moderation.lists.current.filter
+        work = []
+        for data in batch:
+            message = data["message"]
+            signals = risk.signals_of(scanner.scan(message["body"]).categories)
+            if signals or data.get("first_from_sender"):
+                work.append((message, signals, bool(data.get("first_from_sender"))))
+        if not work:  # most messages: nothing to record, so no transaction at all
+            return
         async with transaction(rt.sessionmaker) as session:
-            for data in batch:
-                message = data["message"]
+            for message, signals, first in work:
                 sender = uuid.UUID(message["sender_id"])
                 conversation_id = uuid.UUID(message["conversation_id"])
-                signals = risk.signals_of(scanner.scan(message["body"]).categories)
                 if signals:
                     crossed = await risk.observe(
                         session, conversation_id, sender, signals, threshold
@@ -81,7 +87,7 @@ class RiskQueue:
                         )
                         evidence = [m.model_dump(mode="json") for m in lines]
                         await risk.flag(session, crossed, sender, evidence)
-                if data.get("first_from_sender"):
+                if first:
                     await self._copy_paste(session, message, sender)
 
     async def _copy_paste(self, session: Any, message: dict[str, Any], sender: uuid.UUID) -> None:
@@ -133,7 +139,7 @@ def install(rt: Runtime) -> None:
     """Start moderation's background work on this node."""
     queue = RiskQueue(rt)
     rt.moderation.risk = queue
-    rt.bus.subscribe("message.created", queue.on_message)
+    rt.bus.subscribe_sync("message.created", queue.on_message)
     rt.spawn(queue.run())
     rt.spawn(reload_loop(rt))
     rt.spawn(expiry_loop(rt))
