@@ -15,6 +15,7 @@ Run: ``python -m bench.relay --port 8765``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import uuid
 from collections import defaultdict
@@ -73,10 +74,14 @@ def create_app() -> socketio.ASGIApp:
     return socketio.ASGIApp(sio, other_asgi_app=_healthz)
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
 async def _healthz(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             gctune.tune()  # the same process tuning as `rapport serve`
+            _background.add(asyncio.get_running_loop().create_task(gctune.collect_in_lulls()))
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return

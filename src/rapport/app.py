@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             hook(rt)
         if settings.gc_tuning:
             gctune.tune()
+            rt.spawn(gctune.collect_in_lulls())
         rt.spawn(looplag.watch(stall_ms=settings.loop_stall_log_ms))
         try:
             yield

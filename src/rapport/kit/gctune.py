@@ -1,21 +1,30 @@
 """Garbage-collector tuning for long-running servers.
 
 CPython's full collections walk every tracked object; with thousands of sockets that is a
-stall of hundreds of milliseconds that sets the latency tail. After start-up we collect once and
-freeze what exists (it is long-lived: modules, app, caches) so later collections skip it.
+stall of hundreds of milliseconds to a second that sets the latency tail. So:
 
-The young generation is collected every 3,000 net allocations (CPython 3.11's default is 700).
-Each send leaves reference cycles behind (SQL expression objects, futures), and the time of a
-young collection grows with the garbage it frees: at 50,000 (tried before) each one freed some
-45,000 objects in a single 40–70 ms pause, which set the p99 of the benchmark; at 3,000 they
-stay under a few milliseconds. The middle generation is collected every 20 young collections
-(CPython: 10). At 5 its pauses were shorter, but objects reached the oldest generation sooner
-and full collections, which walk every live socket's objects (0.35–1 s with 1,000 sockets after
-5,000 others closed), came more often: the benchmark's ratio fell from 0.70 to 0.20.
+- After start-up we collect once and freeze what exists (it is long-lived: modules, app,
+  caches) so later collections skip it.
+- The young generation is collected every 3,000 net allocations (CPython 3.11's default is 700).
+  Each send leaves reference cycles behind (SQL expression objects, futures), and the time of a
+  young collection grows with the garbage it frees: at 50,000 (tried before) each one freed some
+  45,000 objects in a single 40–70 ms pause, which set the p99 of the benchmark; at 3,000 they
+  stay under a few milliseconds. The middle generation is collected every 20 young collections
+  (CPython: 10). At 5 its pauses were shorter, but objects reached the oldest generation sooner
+  and full collections came more often: the benchmark's ratio fell from 0.70 to 0.20.
+- Full collections are not left to the allocation counters, which start them in the middle of
+  a burst of traffic (0.35–1 s with 1,000 sockets after 5,000 others had closed). The node runs
+  them itself (:func:`collect_in_lulls`): in a lull, when the process used under a fifth of a
+  core for the last half second and has allocated enough since the last one to be worth it
+  (100 middle collections, CPython's own default); and after 5 minutes without such a lull,
+  whatever the load, so cyclic garbage that lived long enough to reach the oldest generation
+  (closed sockets, expired sessions) is still freed. The pause is the same; it falls where
+  fewest messages wait on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from typing import Any
@@ -23,7 +32,17 @@ from typing import Any
 import structlog
 from prometheus_client import Histogram
 
-THRESHOLDS = (3_000, 20, 100)
+# The third threshold (middle collections before a full one is considered) is out of reach:
+# full collections are started by collect_in_lulls.
+THRESHOLDS = (3_000, 20, 1_000_000_000)
+LULL_CPU = 0.2  # share of one core below which the process counts as idle
+LULL_CHECK_S = 0.5
+# A lull collection waits for as many middle collections since the last full one as CPython's
+# default third threshold: with little allocation there is little to free and the pause would
+# be for nothing.
+LULL_MIN_MIDDLE = 100
+FULL_MIN_INTERVAL_S = 10.0  # between two lull collections
+FULL_MAX_INTERVAL_S = 300.0  # whatever the load
 SLOW_PAUSE_S = 0.05  # logged (WARNING) when longer: every socket of the node waited as long
 log = structlog.get_logger(__name__)
 
@@ -34,6 +53,7 @@ PAUSE = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 _started = [0.0]
+_scheduled = [False]
 
 
 def _measure(phase: str, info: dict[str, Any]) -> None:
@@ -42,7 +62,7 @@ def _measure(phase: str, info: dict[str, Any]) -> None:
     else:
         pause = time.perf_counter() - _started[0]
         PAUSE.labels(str(info["generation"])).observe(pause)
-        if pause > SLOW_PAUSE_S:
+        if pause > SLOW_PAUSE_S and not _scheduled[0]:
             log.warning(
                 "gc_pause",
                 ms=round(pause * 1000, 1),
@@ -57,3 +77,47 @@ def tune() -> None:
     gc.set_threshold(*THRESHOLDS)
     if _measure not in gc.callbacks:
         gc.callbacks.append(_measure)
+
+
+def collect_full(reason: str) -> None:
+    """One full collection now (logged with its length and what it freed)."""
+    _scheduled[0] = True
+    started = time.perf_counter()
+    try:
+        freed = gc.collect()
+    finally:
+        _scheduled[0] = False
+    log.info(
+        "gc_full_collection",
+        reason=reason,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        collected=freed,
+    )
+
+
+async def collect_in_lulls(
+    min_interval_s: float = FULL_MIN_INTERVAL_S,
+    max_interval_s: float = FULL_MAX_INTERVAL_S,
+    lull_cpu: float = LULL_CPU,
+    min_middle: int = LULL_MIN_MIDDLE,
+    check_s: float = LULL_CHECK_S,
+) -> None:
+    """Run the full collections (the node spawns this next to :func:`tune`): in a lull once
+    ``min_middle`` middle collections have run since the last full one (and at least
+    ``min_interval_s`` has passed), or after ``max_interval_s`` regardless of load."""
+    last = time.monotonic()
+    cpu, wall = time.process_time(), last
+    while True:
+        await asyncio.sleep(check_s)
+        now_cpu, now = time.process_time(), time.monotonic()
+        busy = (now_cpu - cpu) / max(now - wall, 1e-6)
+        middle = gc.get_count()[2]  # middle collections since the last full one
+        if now - last >= max_interval_s and middle > 0:
+            collect_full("overdue")
+        elif now - last >= min_interval_s and busy < lull_cpu and middle >= min_middle:
+            collect_full("lull")
+        else:
+            cpu, wall = now_cpu, now
+            continue
+        last = time.monotonic()
+        cpu, wall = time.process_time(), last
