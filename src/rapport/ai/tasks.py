@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from prometheus_client import Counter
 
 from rapport.ai import service
 from rapport.events.schemas import DomainEvent
@@ -20,26 +21,56 @@ log = structlog.get_logger(__name__)
 # kept small: 16 local analyses and their write take a few milliseconds of the event loop.
 BATCH = 16
 LINGER_S = 0.1
+BUSY = 0.8  # share of a core above which analysis steps back for delivery
+BACKLOG = 10_000
+SKIPPED = Counter(
+    "rapport_ai_analysis_skipped_total",
+    "Messages left unanalysed because the analysis backlog was full (sustained overload).",
+)
 
 
 class AnalysisQueue:
-    """New messages wait here; one worker analyses them in batches (one write per batch)."""
+    """New messages wait here; one worker analyses them in batches (one write per batch).
+
+    Analysis uses the node's spare time: it lingers between batches to gather a fuller one when
+    little is waiting, and also while the process is busy (the rest of it used over ``BUSY`` of
+    a core lately, sampled over at least 50 ms), so delivery keeps the CPU under load and at
+    most ``BATCH / LINGER_S`` messages a second are analysed then. Once ``BACKLOG`` messages
+    wait, new ones are skipped (``rapport_ai_analysis_skipped_total``): delivery never waits
+    for analysis.
+    """
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.queue: asyncio.Queue[tuple[dict[str, Any], list[str]]] = asyncio.Queue(100_000)
+        self.queue: asyncio.Queue[tuple[dict[str, Any], list[str]]] = asyncio.Queue(BACKLOG)
+        # The process's CPU and wall clocks when last sampled, analysis's own CPU time since,
+        # and the busy share measured then.
+        self._cpu, self._wall = time.process_time(), time.monotonic()
+        self._own = self._busy = 0.0
 
-    async def on_message(self, event: DomainEvent) -> None:
-        with contextlib.suppress(asyncio.QueueFull):  # overload: skip analysis, never delivery
+    def on_message(self, event: DomainEvent) -> None:
+        try:
             self.queue.put_nowait((event.data["message"], event.data["recipients"]))
+        except asyncio.QueueFull:
+            SKIPPED.inc()
+
+    def _busy_share(self) -> float:
+        """Share of a core the rest of the process used lately (sampled over >= 50 ms)."""
+        cpu, wall = time.process_time(), time.monotonic()
+        if wall - self._wall >= 0.05:
+            self._busy = (cpu - self._cpu - self._own) / (wall - self._wall)
+            self._cpu, self._wall, self._own = cpu, wall, 0.0
+        return self._busy
 
     async def run(self) -> None:
         while True:
             batch = [await self.queue.get()]
-            # Analysis is not urgent: linger briefly so a batch shares one write.
-            await asyncio.sleep(LINGER_S)
+            # Linger while a full batch is not waiting yet, or while delivery needs the CPU.
+            if self.queue.qsize() < BATCH - 1 or self._busy_share() > BUSY:
+                await asyncio.sleep(LINGER_S)
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            started = time.process_time()
             try:
                 await service.analyze_batch(self.rt.sessionmaker, self.rt.ai, batch)
             except Exception:
@@ -47,6 +78,7 @@ class AnalysisQueue:
             finally:
                 for _ in batch:
                     self.queue.task_done()
+            self._own += time.process_time() - started
 
     async def drain(self) -> None:
         """Wait until everything queued so far has been analysed."""
@@ -67,6 +99,6 @@ def install(rt: Runtime) -> None:
         )
 
     rt.bus.subscribe("match.created", match_created)
-    rt.bus.subscribe("message.created", analysis.on_message)
+    rt.bus.subscribe_sync("message.created", analysis.on_message)
     rt.spawn(analysis.run())
     # Stalled conversations are found by the scheduler's stall scan (workflows/tasks.py).

@@ -1,0 +1,103 @@
+"""The analysis worker's share of the node: spare time only, bounded backlog."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from rapport.ai import tasks as ai_tasks
+from rapport.events.schemas import DomainEvent
+
+
+def _event(n: int) -> DomainEvent:
+    message = {"id": str(n), "kind": "text", "sender_id": "s", "body": f"hello {n}"}
+    return DomainEvent(type="message.created", data={"message": message, "recipients": []})
+
+
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, int]]:
+    """Analysis replaced by a recorder of (when, batch size)."""
+    seen: list[tuple[float, int]] = []
+
+    async def record(factory: Any, router: Any, items: list[Any]) -> list[Any]:
+        seen.append((time.monotonic(), len(items)))
+        return []
+
+    monkeypatch.setattr(ai_tasks.service, "analyze_batch", record)
+    monkeypatch.setattr(ai_tasks, "LINGER_S", 0.5)  # long enough to tell a linger apart
+    return seen
+
+
+def _queue() -> ai_tasks.AnalysisQueue:
+    return ai_tasks.AnalysisQueue(SimpleNamespace(sessionmaker=None, ai=None))  # type: ignore[arg-type]
+
+
+async def _work(queue: ai_tasks.AnalysisQueue, seconds: float) -> None:
+    worker = asyncio.create_task(queue.run())
+    await asyncio.sleep(seconds)
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+
+
+async def test_a_backlog_on_an_idle_node_is_worked_off_back_to_back(
+    batches: list[tuple[float, int]],
+) -> None:
+    queue = _queue()
+    for n in range(4 * ai_tasks.BATCH):
+        queue.on_message(_event(n))
+    await _work(queue, 0.3)  # under one linger
+    assert [size for _, size in batches] == [ai_tasks.BATCH] * 4
+    assert queue.queue.empty()
+
+
+async def test_a_lone_message_waits_to_share_a_batch(batches: list[tuple[float, int]]) -> None:
+    queue = _queue()
+    queue.on_message(_event(1))
+    worker = asyncio.create_task(queue.run())
+    await asyncio.sleep(0.2)
+    assert batches == []  # still lingering for company
+    queue.on_message(_event(2))
+    await asyncio.sleep(0.6)
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert [size for _, size in batches] == [2]
+
+
+async def test_a_busy_node_keeps_its_cpu_for_delivery(batches: list[tuple[float, int]]) -> None:
+    queue = _queue()
+    for n in range(4 * ai_tasks.BATCH):
+        queue.on_message(_event(n))
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            end = time.process_time() + 0.02
+            while time.process_time() < end:
+                pass
+            await asyncio.sleep(0)
+
+    busy = asyncio.create_task(traffic())
+    await asyncio.sleep(0.2)  # the process has been busy before the worker looks
+    await _work(queue, 1.2)
+    stop.set()
+    await busy
+    # Every batch waited a linger: at most 2 in 1.2 s, where an idle node did all 4 at once.
+    assert 1 <= len(batches) <= 2
+    gaps = [b - a for (a, _), (b, _) in zip(batches, batches[1:], strict=False)]
+    assert all(gap >= 0.45 for gap in gaps)
+
+
+async def test_a_full_backlog_skips_and_counts_instead_of_growing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ai_tasks, "BACKLOG", 3)
+    queue = _queue()
+    before = ai_tasks.SKIPPED._value.get()
+    for n in range(5):
+        queue.on_message(_event(n))  # never raises into the publisher
+    assert queue.queue.qsize() == 3
+    assert ai_tasks.SKIPPED._value.get() - before == 2
