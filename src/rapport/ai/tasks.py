@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 # kept small: 16 local analyses and their write take a few milliseconds of the event loop.
 BATCH = 16
 LINGER_S = 0.1
-BUSY = 0.8  # share of a core above which analysis steps back for delivery
+BUSY = 0.5  # share of a core above which analysis steps back for delivery
 BACKLOG = 10_000
 SKIPPED = Counter(
     "rapport_ai_analysis_skipped_total",
