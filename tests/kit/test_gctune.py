@@ -25,7 +25,9 @@ def restore_gc() -> Iterator[None]:
 
 @pytest.fixture
 def node_thresholds(restore_gc: None) -> None:
-    """The node's thresholds: the counters never start a full collection by themselves."""
+    """The node's set-up: what exists is frozen, the counters never start a full collection."""
+    gc.collect()
+    gc.freeze()
     gc.set_threshold(*gctune.THRESHOLDS)
 
 
@@ -49,6 +51,7 @@ async def _collector(**options: Any) -> AsyncIterator[list[dict[str, Any]]]:
     """Run collect_in_lulls for the block; yields the (live) captured log."""
     with capture_logs() as logs:
         task = asyncio.create_task(gctune.collect_in_lulls(check_s=0.05, **options))
+        await asyncio.sleep(0.01)  # it has taken its baseline
         try:
             yield logs
         finally:
@@ -71,30 +74,39 @@ def test_tune_leaves_full_collections_to_the_node(restore_gc: None) -> None:
     assert gc.get_freeze_count() > 0
 
 
+def _grow_oldest(count: int) -> list[list[int]]:
+    """``count`` new long-lived objects, promoted to the oldest generation."""
+    kept: list[list[int]] = [[] for _ in range(count)]
+    gc.collect(1)
+    return kept
+
+
 async def test_a_lull_gets_a_full_collection_a_busy_loop_does_not(node_thresholds: None) -> None:
-    _promote(5)
-    async with _collector(min_interval_s=0.2, max_interval_s=60, min_middle=5) as logs:
-        await _busy_for(0.6)  # past the minimum interval, but never idle
+    async with _collector(min_interval_s=0.1, max_interval_s=60, growth_min=5_000) as logs:
+        kept = _grow_oldest(20_000)
+        await _busy_for(0.6)  # grown, but never idle
         assert _reasons(logs) == []
         await asyncio.sleep(0.3)  # idle now
-    assert _reasons(logs)[:1] == ["lull"]
-
-
-async def test_a_lull_without_much_allocation_is_left_alone(node_thresholds: None) -> None:
-    gc.collect()
-    async with _collector(min_interval_s=0.1, max_interval_s=60, min_middle=50) as logs:
-        await asyncio.sleep(0.3)  # idle, but little was promoted: nothing worth a pause
-        assert _reasons(logs) == []
-        _promote(50)
-        await asyncio.sleep(0.3)
     assert _reasons(logs) == ["lull"]
+    assert kept
+
+
+async def test_a_lull_without_growth_is_left_alone(node_thresholds: None) -> None:
+    async with _collector(min_interval_s=0.1, max_interval_s=60, growth_min=5_000) as logs:
+        small = _grow_oldest(1_000)
+        await asyncio.sleep(0.4)  # idle, but little reached the oldest generation
+        assert _reasons(logs) == []
+        kept = _grow_oldest(20_000)
+        await asyncio.sleep(0.4)
+    assert _reasons(logs) == ["lull"]
+    assert small and kept
 
 
 async def test_without_a_lull_the_collection_still_runs_when_overdue(
     node_thresholds: None,
 ) -> None:
     _promote(1)
-    async with _collector(min_interval_s=0.1, max_interval_s=0.4, min_middle=1) as logs:
+    async with _collector(min_interval_s=0.1, max_interval_s=0.4) as logs:
         await _busy_for(0.7)
     assert _reasons(logs)[:1] == ["overdue"]
     assert "lull" not in _reasons(logs)
