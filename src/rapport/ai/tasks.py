@@ -12,6 +12,7 @@ from prometheus_client import Counter
 
 from rapport.ai import service
 from rapport.events.schemas import DomainEvent
+from rapport.kit.cpu import CpuShare
 
 if TYPE_CHECKING:
     from rapport.runtime import Runtime
@@ -43,10 +44,7 @@ class AnalysisQueue:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.queue: asyncio.Queue[tuple[dict[str, Any], list[str]]] = asyncio.Queue(BACKLOG)
-        # The process's CPU and wall clocks when last sampled, analysis's own CPU time since,
-        # and the busy share measured then.
-        self._cpu, self._wall = time.process_time(), time.monotonic()
-        self._own = self._busy = 0.0
+        self._load = CpuShare()  # analysis's own CPU time is excluded
 
     def on_message(self, event: DomainEvent) -> None:
         try:
@@ -54,19 +52,11 @@ class AnalysisQueue:
         except asyncio.QueueFull:
             SKIPPED.inc()
 
-    def _busy_share(self) -> float:
-        """Share of a core the rest of the process used lately (sampled over >= 50 ms)."""
-        cpu, wall = time.process_time(), time.monotonic()
-        if wall - self._wall >= 0.05:
-            self._busy = (cpu - self._cpu - self._own) / (wall - self._wall)
-            self._cpu, self._wall, self._own = cpu, wall, 0.0
-        return self._busy
-
     async def run(self) -> None:
         while True:
             batch = [await self.queue.get()]
             # Linger while a full batch is not waiting yet, or while delivery needs the CPU.
-            if self.queue.qsize() < BATCH - 1 or self._busy_share() > BUSY:
+            if self.queue.qsize() < BATCH - 1 or self._load.sample(min_s=0.05) > BUSY:
                 await asyncio.sleep(LINGER_S)
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
@@ -78,7 +68,7 @@ class AnalysisQueue:
             finally:
                 for _ in batch:
                     self.queue.task_done()
-            self._own += time.process_time() - started
+            self._load.exclude(time.process_time() - started)
 
     async def drain(self) -> None:
         """Wait until everything queued so far has been analysed."""

@@ -357,23 +357,29 @@ _TAKE_SEQS = (
 )
 
 
-async def take_seqs(session: AsyncSession, conversation_id: uuid.UUID, count: int) -> int | None:
-    """Reserve ``count`` consecutive seqs of an open conversation; returns the last one."""
+async def take_seqs(
+    session: AsyncSession, counts: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, int | None]:
+    """Reserve ``count`` consecutive seqs in each open conversation of ``counts``; returns the
+    last one of each (``None`` for a closed or missing conversation)."""
     raw = await raw_sqlite(session)
-    if raw is not None:  # this runs for every conversation of every batch of sends
-        row = raw.execute(_TAKE_SEQS, (count, conversation_id.hex)).fetchone()
-        return int(row[0]) if row is not None else None
+    if raw is not None:  # this runs for every batch of sends
+        rows = {c: raw.execute(_TAKE_SEQS, (n, c.hex)).fetchone() for c, n in counts.items()}
+        return {c: int(row[0]) if row is not None else None for c, row in rows.items()}
     table = Conversation.metadata.tables["conversations"]
     conn = await session.connection()
-    seq = (
-        await conn.execute(
-            update(table)
-            .where(table.c.id == conversation_id, table.c.closed_at.is_(None))
-            .values(last_seq=table.c.last_seq + count)
-            .returning(table.c.last_seq)
-        )
-    ).scalar()
-    return int(seq) if seq is not None else None
+    out: dict[uuid.UUID, int | None] = {}
+    for conversation_id, count in counts.items():
+        seq = (
+            await conn.execute(
+                update(table)
+                .where(table.c.id == conversation_id, table.c.closed_at.is_(None))
+                .values(last_seq=table.c.last_seq + count)
+                .returning(table.c.last_seq)
+            )
+        ).scalar()
+        out[conversation_id] = int(seq) if seq is not None else None
+    return out
 
 
 _MESSAGE_COLUMNS = (

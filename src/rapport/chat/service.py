@@ -562,8 +562,11 @@ async def _insert_fast(
     now = clock.now()
     try:
         async with session.begin_nested():
+            lasts = await repo.take_seqs(
+                session, {conv: len(indices) for conv, indices in by_conversation.items()}
+            )
             for conversation_id, indices in by_conversation.items():
-                last = await repo.take_seqs(session, conversation_id, len(indices))
+                last = lasts[conversation_id]
                 if last is None:  # closed: send() tells a retry from a refusal
                     slow.extend(indices)
                     continue

@@ -176,7 +176,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine; SQLite gets WAL and serialised (IMMEDIATE) write transactions."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        on_file = bool(path) and path != ":memory:"
+        if on_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # One connection per node: SQLite has one writer at a time, and every transaction
             # here takes the write lock up front (below). With several pooled connections the
@@ -189,7 +190,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        if path and path != ":memory:":
+        if on_file:
 
             @event.listens_for(engine.sync_engine, "do_connect")
             def _inline(dialect: Any, _rec: Any, _cargs: Any, cparams: dict[str, Any]) -> None:

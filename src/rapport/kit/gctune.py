@@ -32,6 +32,8 @@ from typing import Any
 import structlog
 from prometheus_client import Histogram
 
+from rapport.kit.cpu import CpuShare
+
 # The third threshold (middle collections before a full one is considered) is out of reach:
 # full collections are started by collect_in_lulls.
 THRESHOLDS = (3_000, 20, 1_000_000_000)
@@ -114,12 +116,11 @@ async def collect_in_lulls(
     load if anything was promoted since."""
     last = looked = time.monotonic()
     left = _oldest()
-    cpu, wall = time.process_time(), last
+    load = CpuShare()
     while True:
         await asyncio.sleep(check_s)
-        now_cpu, now = time.process_time(), time.monotonic()
-        busy = (now_cpu - cpu) / max(now - wall, 1e-6)
-        cpu, wall = now_cpu, now
+        busy = load.sample()
+        now = time.monotonic()
         if now - last >= max_interval_s and gc.get_count()[2] > 0:
             collect_full("overdue")
         elif busy < lull_cpu and now - looked >= min_interval_s:
@@ -131,4 +132,4 @@ async def collect_in_lulls(
             continue
         last = looked = time.monotonic()
         left = _oldest()
-        cpu, wall = time.process_time(), last
+        load.restart()  # the collection's own time is no sign of traffic

@@ -71,6 +71,9 @@ class Standing:
     def shadowed(self) -> bool:
         return self.level == "shadow_ban"
 
+    def in_force(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
 
 CLEAR = Standing()
 # (read at, {user: their active sanctions, highest first})
@@ -101,10 +104,7 @@ async def standings(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uu
     now = clock.now()
     out: dict[uuid.UUID, Standing] = {}
     for user in user_ids:
-        out[user] = next(
-            (st for st in by_user.get(user, ()) if st.expires_at is None or st.expires_at > now),
-            CLEAR,
-        )
+        out[user] = next((st for st in by_user.get(user, ()) if st.in_force(now)), CLEAR)
     return out
 
 
@@ -118,7 +118,7 @@ async def shadow_banned(session: AsyncSession) -> frozenset[uuid.UUID]:
     return frozenset(
         user
         for user, held in (await _active_by_user(session)).items()
-        if any(st.shadowed and (st.expires_at is None or st.expires_at > now) for st in held)
+        if any(st.shadowed and st.in_force(now) for st in held)
     )
 
 
