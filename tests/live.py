@@ -96,16 +96,35 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterato
 def cluster_db_url(name: str) -> str:
     """A freshly created PostgreSQL database ``name`` next to the test database, for
     multi-process tests that share PostgreSQL and Redis (skipped when either is not set)."""
+    from tests.conftest import PG_URL, REDIS_URL
+
+    if not PG_URL or not REDIS_URL:
+        pytest.skip("RAPPORT_TEST_DATABASE_URL and RAPPORT_TEST_REDIS_URL are needed")
+    return fresh_pg_url(name)
+
+
+def backend_env(backend: str, name: str) -> dict[str, str]:
+    """Settings that put a live server on ``backend`` (a BACKENDS value): nothing for its
+    default SQLite file, a fresh PostgreSQL database ``name`` otherwise (skipped unset)."""
+    if backend == "sqlite":
+        return {}
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("RAPPORT_TEST_DATABASE_URL is not set: PostgreSQL variants skipped")
+    return {"RAPPORT_DATABASE_URL": fresh_pg_url(name)}
+
+
+def fresh_pg_url(name: str) -> str:
+    """Drop and create the PostgreSQL database ``name`` next to the test database."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    from tests.conftest import PG_URL, REDIS_URL
+    from tests.conftest import PG_URL
 
-    if not PG_URL or not REDIS_URL:
-        pytest.skip("RAPPORT_TEST_DATABASE_URL and RAPPORT_TEST_REDIS_URL are needed")
     url = make_url(PG_URL)
 
     async def recreate() -> None:

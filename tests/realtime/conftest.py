@@ -12,8 +12,9 @@ import httpx
 import pytest
 import socketio
 
+from tests.conftest import BACKENDS
 from tests.factories import profile
-from tests.live import live_server
+from tests.live import backend_env, live_server
 
 FAST = {
     "RAPPORT_PRESENCE_GRACE_S": "0.5",
@@ -24,9 +25,12 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from live_server(tmp_path_factory, **FAST)
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    env = backend_env(request.param, f"rapport_live_{request.module.__name__.rsplit('.', 1)[-1]}")
+    yield from live_server(tmp_path_factory, **FAST, **env)
 
 
 @dataclass

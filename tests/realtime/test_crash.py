@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from rapport.client import RapportClient
-from tests.live import LiveServer, make_server
+from tests.conftest import BACKENDS
+from tests.live import LiveServer, backend_env, make_server
 from tests.realtime.conftest import FAST, make_pair
 
 pytestmark = pytest.mark.slow
@@ -17,9 +18,12 @@ TOTAL = 150
 KILL_AFTER = 50
 
 
-@pytest.fixture
-def crashable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@pytest.fixture(params=BACKENDS)
+def crashable(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     env = {**FAST, "RAPPORT_SEND_RATE_PER_S": "1000", "RAPPORT_SEND_BURST": "1000"}
+    env.update(backend_env(request.param, "rapport_live_crash"))
     server = make_server(tmp_path_factory.mktemp("crash"), **env).start()
     try:
         yield server

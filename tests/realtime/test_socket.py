@@ -11,15 +11,18 @@ import httpx
 import pytest
 import socketio
 
+from tests.conftest import BACKENDS
 from tests.factories import profile
-from tests.live import live_server
+from tests.live import backend_env, live_server
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from live_server(tmp_path_factory)
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from live_server(tmp_path_factory, **backend_env(request.param, "rapport_live_socket"))
 
 
 async def _user(base: str, **overrides: Any) -> tuple[str, str]:
