@@ -101,3 +101,44 @@ async def test_a_full_backlog_skips_and_counts_instead_of_growing(
         queue.on_message(_event(n))  # never raises into the publisher
     assert queue.queue.qsize() == 3
     assert ai_tasks.SKIPPED._value.get() - before == 2
+
+
+async def test_the_pause_grows_while_the_node_stays_busy(
+    batches: list[tuple[float, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under sustained load the worker backs off further each time, up to MAX_LINGER_S, and
+    works back to back again once the load is gone."""
+    monkeypatch.setattr(ai_tasks, "LINGER_S", 0.05)
+    monkeypatch.setattr(ai_tasks, "MAX_LINGER_S", 0.4)
+    queue = _queue()
+    for n in range(12 * ai_tasks.BATCH):
+        queue.on_message(_event(n))
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            end = time.process_time() + 0.01
+            while time.process_time() < end:
+                pass
+            await asyncio.sleep(0)
+
+    busy = asyncio.create_task(traffic())
+    await asyncio.sleep(0.2)
+    worker = asyncio.create_task(queue.run())
+    await asyncio.sleep(1.6)
+    stop.set()
+    await busy
+    under_load = len(batches)
+    await asyncio.sleep(0.5)
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    # Pauses of 0.1, 0.2, 0.4, 0.4 … s: at most 5 batches in 1.6 s (16 at the first pause).
+    assert 2 <= under_load <= 5
+    gaps = [
+        b - a for (a, _), (b, _) in zip(batches[:under_load], batches[1:under_load], strict=False)
+    ]
+    assert gaps[-1] >= 0.35
+    assert gaps[0] < gaps[-1]
+    # Idle again: the rest of the backlog goes at once, without the long pause.
+    assert len(batches) - under_load >= 3
+    assert queue.queue.empty()

@@ -193,3 +193,28 @@ async def test_fast_insert_of_a_stored_key_raises_sqlalchemy_integrity_error(
     with pytest.raises(IntegrityError):
         async with transaction(rt.sessionmaker) as s:
             await repo.insert_many(s, [row])
+
+
+async def test_stored_keys_matches_whole_pairs_only(client: httpx.AsyncClient, rt: Runtime) -> None:
+    """A sender's id and another sender's client_msg_id are not a stored pair: the batch's
+    retry check looks keys up as (sender, client_msg_id) pairs, on both databases."""
+    a, b = await create_pair(client)
+    conv = uuid.UUID((await match(client, a, b))["conversation_id"])
+    for user, key in ((a, "pair-aaaa"), (b, "pair-bbbb")):
+        r = await client.post(
+            f"/api/v1/conversations/{conv}/messages",
+            headers=user.headers,
+            json={"client_msg_id": key, "body": "hello"},
+        )
+        assert r.status_code == 201, r.text
+    asked = [
+        (a.id, "pair-aaaa"),
+        (a.id, "pair-bbbb"),
+        (b.id, "pair-aaaa"),
+        (b.id, "pair-bbbb"),
+        (a.id, "pair-cccc"),
+        (a.id, "pair-aaaa"),  # asked twice in one batch
+    ]
+    async with transaction(rt.sessionmaker) as s:
+        found = await repo.stored_keys(s, asked)
+    assert found == {(a.id, "pair-aaaa"), (b.id, "pair-bbbb")}

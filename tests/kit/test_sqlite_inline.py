@@ -9,9 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
-from rapport.kit.db import create_engine, raw_sqlite
+from rapport.kit.db import (
+    SQLITE_CACHE_KIB,
+    SQLITE_MMAP_BYTES,
+    create_engine,
+    raw_sqlite,
+    savepoint,
+)
 
 
 def _checkpointers() -> int:
@@ -100,5 +107,73 @@ async def test_raw_connection_only_for_file_sqlite(tmp_path: Path) -> None:
         try:
             async with AsyncSession(engine) as session:
                 assert (await raw_sqlite(session) is not None) is inline
+        finally:
+            await engine.dispose()
+
+
+async def test_one_raw_lookup_per_transaction(tmp_path: Path) -> None:
+    """raw_sqlite is asked for by every statement of a send batch: it is looked up once per
+    transaction, and a new transaction looks again."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'once.db'}")
+    try:
+        async with AsyncSession(engine) as session:
+            first = await raw_sqlite(session)
+            cached = session.info["raw_sqlite"]
+            assert await raw_sqlite(session) is first and session.info["raw_sqlite"] is cached
+            await session.commit()
+            assert await raw_sqlite(session) is not None
+            assert session.info["raw_sqlite"] is not cached  # a new transaction, a new look-up
+    finally:
+        await engine.dispose()
+
+
+async def test_page_cache_and_memory_map_are_set(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cache.db'}")
+    try:
+        async with engine.connect() as conn:
+            cache = (await conn.execute(text("PRAGMA cache_size"))).scalar()
+            mmap = (await conn.execute(text("PRAGMA mmap_size"))).scalar()
+        assert cache == -SQLITE_CACHE_KIB
+        assert mmap == SQLITE_MMAP_BYTES
+    finally:
+        await engine.dispose()
+
+
+async def _insert(session: Any, raw: Any, n: int) -> None:
+    if raw is not None:
+        raw.execute("INSERT INTO t VALUES (?)", (n,))
+    else:
+        await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+
+
+async def _refused_insert(session: Any, raw: Any, n: int) -> None:
+    async with savepoint(session):
+        await _insert(session, raw, n)
+        raise RuntimeError("refused")
+
+
+async def test_savepoint_undoes_only_its_block(tmp_path: Path) -> None:
+    """kit.db.savepoint: raw statements inside a failed block are undone, the transaction
+    around it goes on and commits what came before; on in-memory SQLite (no raw connection)
+    it is the ORM's nested transaction, with the same outcome."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    for url in (f"sqlite+aiosqlite:///{tmp_path / 'sp.db'}", "sqlite+aiosqlite:///:memory:"):
+        engine = create_engine(url)
+        try:
+            async with AsyncSession(engine) as session:
+                await session.execute(text("CREATE TABLE t (n INTEGER UNIQUE)"))
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+                raw = await raw_sqlite(session)
+                assert (raw is not None) is url.endswith("sp.db")
+                with pytest.raises(RuntimeError):
+                    await _refused_insert(session, raw, 2)
+                async with savepoint(session):
+                    await _insert(session, raw, 3)
+                await session.commit()
+                rows = (await session.execute(text("SELECT n FROM t ORDER BY n"))).scalars()
+                assert list(rows) == [1, 3], url
         finally:
             await engine.dispose()

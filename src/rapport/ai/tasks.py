@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 # kept small: 16 local analyses and their write take a few milliseconds of the event loop.
 BATCH = 16
 LINGER_S = 0.1
+MAX_LINGER_S = 1.0
 BUSY = 0.5  # share of a core above which analysis steps back for delivery
 BACKLOG = 10_000
 SKIPPED = Counter(
@@ -35,10 +36,11 @@ class AnalysisQueue:
 
     Analysis uses the node's spare time: it lingers between batches to gather a fuller one when
     little is waiting, and also while the process is busy (the rest of it used over ``BUSY`` of
-    a core lately, sampled over at least 50 ms), so delivery keeps the CPU under load and at
-    most ``BATCH / LINGER_S`` messages a second are analysed then. Once ``BACKLOG`` messages
-    wait, new ones are skipped (``rapport_ai_analysis_skipped_total``): delivery never waits
-    for analysis.
+    a core lately, sampled over at least 50 ms), so delivery keeps the CPU under load: the pause
+    doubles while the node stays busy, from ``LINGER_S`` to ``MAX_LINGER_S``, so a saturated
+    node analyses ``BATCH / MAX_LINGER_S`` messages a second and catches up once load drops.
+    Once ``BACKLOG`` messages wait, new ones are skipped (``rapport_ai_analysis_skipped_total``):
+    delivery never waits for analysis.
     """
 
     def __init__(self, rt: Runtime) -> None:
@@ -53,11 +55,18 @@ class AnalysisQueue:
             SKIPPED.inc()
 
     async def run(self) -> None:
+        pause = LINGER_S
         while True:
             batch = [await self.queue.get()]
-            # Linger while a full batch is not waiting yet, or while delivery needs the CPU.
-            if self.queue.qsize() < BATCH - 1 or self._load.sample(min_s=0.05) > BUSY:
-                await asyncio.sleep(LINGER_S)
+            # Linger while a full batch is not waiting yet, or while delivery needs the CPU;
+            # the longer the node stays busy, the longer the pause (up to MAX_LINGER_S).
+            if self._load.sample(min_s=0.05) > BUSY:
+                pause = min(pause * 2, MAX_LINGER_S)
+                await asyncio.sleep(pause)
+            else:
+                pause = LINGER_S
+                if self.queue.qsize() < BATCH - 1:
+                    await asyncio.sleep(LINGER_S)
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             started = time.process_time()

@@ -31,7 +31,7 @@ from rapport.chat.schemas import (
 )
 from rapport.events.publish import emit
 from rapport.kit import clock
-from rapport.kit.db import after_commit
+from rapport.kit.db import after_commit, savepoint
 from rapport.kit.errors import BadRequest, Conflict, NotFound, RapportError, Unprocessable
 from rapport.kit.ids import new_id
 from rapport.moderation import gate as moderation
@@ -561,7 +561,7 @@ async def _insert_fast(
     created: list[int] = []
     now = clock.now()
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             lasts = await repo.take_seqs(
                 session, {conv: len(indices) for conv, indices in by_conversation.items()}
             )
