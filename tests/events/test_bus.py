@@ -115,3 +115,26 @@ async def test_hung_handlers_are_cancelled_at_their_own_deadline() -> None:
 def test_a_plain_function_cannot_pass_for_a_coroutine_handler() -> None:
     with pytest.raises(TypeError, match="subscribe_sync"):
         EventBus().subscribe("x", lambda event: None)  # type: ignore[arg-type,return-value]
+
+
+async def test_a_filtered_handler_gets_a_task_only_for_events_it_wants() -> None:
+    bus = EventBus()
+    got: list[int] = []
+
+    async def handler(event: DomainEvent) -> None:
+        got.append(event.data["n"])
+
+    def broken(event: DomainEvent) -> bool:
+        raise RuntimeError("filter bug")
+
+    bus.subscribe("message.created", handler, when=lambda e: e.data["n"] % 2 == 0)
+    bus.subscribe("match.created", handler, when=broken)
+    for n in range(4):
+        bus.publish(DomainEvent(type="message.created", data={"n": n}))
+    assert len(bus._tasks) == 2  # an unwanted event starts no task at all
+    with capture_logs() as logs:
+        bus.publish(DomainEvent(type="match.created", data={"n": 9}))
+    await bus.drain()
+    # A filter that fails lets the handler run rather than lose its work, and is logged.
+    assert got == [0, 2, 9]
+    assert [e["event"] for e in logs] == ["event_filter_failed"]

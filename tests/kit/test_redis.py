@@ -54,3 +54,24 @@ async def test_presence_counts_sockets_across_nodes(redis_client: Any) -> None:
         assert await node_b.remove(user, "s2") is True
         online, seen = (await node_a.states([user]))[user]
         assert online is False and seen is not None
+
+
+async def test_here_means_a_socket_on_this_node(redis_client: Any) -> None:
+    """``here`` (no I/O) is true only for a user with a socket on the asking node; anywhere in
+    the cluster is ``is_online``."""
+    p = prefix()
+    user = uuid.uuid4()
+    node_a, node_b = RedisPresence(redis_client, p), RedisPresence(redis_client, p)
+    await node_a.add(user, "s1")
+    assert node_a.here(user) and not node_b.here(user)
+    assert await node_b.is_online(user)
+    await node_a.add(user, "s2")
+    await node_a.remove(user, "s1")
+    assert node_a.here(user)
+    await node_a.remove(user, "s2")
+    assert not node_a.here(user) and not await node_b.is_online(user)
+    memory = MemoryPresence()
+    await memory.add(user, "s1")
+    assert memory.here(user)
+    await memory.remove(user, "s1")
+    assert not memory.here(user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -209,11 +210,17 @@ async def health(
 
 
 async def analyze_batch(
-    factory: Factory, router: AIRouter, items: list[tuple[dict[str, Any], list[str]]]
+    factory: Factory,
+    router: AIRouter,
+    items: list[tuple[dict[str, Any], list[str]]],
+    on_cpu: Callable[[float], None] | None = None,
 ) -> list[MessageAnalysis]:
     """Analyse new text messages (after delivery) and store the results in one transaction.
     Safety warnings and the moderation queue are moderation's, decided on the send path
-    with the same detector (rapport.moderation.gate)."""
+    with the same detector (rapport.moderation.gate).
+
+    ``on_cpu`` is told the CPU time of each local analysis, measured between two yields to the
+    loop, so it is the analysis's own and none of the traffic that ran in between."""
     texts = [(m, r) for m, r in items if m.get("kind") == "text" and m.get("sender_id")]
     if not texts:
         return []
@@ -226,9 +233,12 @@ async def analyze_batch(
     for message, _ in texts:
         sender = uuid.UUID(message["sender_id"])
         remote = sender in prefs and prefs[sender].ai_enabled
+        started = time.process_time()
         result, provider = await router.call(
             "analysis", _analysis_call(message["body"]), remote_allowed=remote
         )
+        if on_cpu is not None and provider == "local":  # a remote call awaited the network
+            on_cpu(time.process_time() - started)
         results.append((result, provider))
         await asyncio.sleep(0)  # local analysis never awaits: let sends through between two
     souring = {

@@ -18,6 +18,8 @@ SyncHandler = Callable[[DomainEvent], None]
 # Runs inside the emitting transaction (adds rows that must commit with the change, such as a
 # scheduled job); must be quick and must not await.
 TxHandler = Callable[[AsyncSession, DomainEvent], None]
+# Decides inline whether a coroutine handler has anything to do for an event (no I/O).
+Predicate = Callable[[DomainEvent], bool]
 log = structlog.get_logger(__name__)
 
 
@@ -27,11 +29,12 @@ class EventBus:
     A coroutine handler runs in a task of its own and is cancelled (and logged) once it has run
     ``handler_timeout_s``. Deadlines are kept in one table swept by a single timer: a timeout
     scope per task cost as much as the task itself, and a sent message reaches several handlers.
-    A plain function handler (``subscribe_sync``) is called inline, with no task at all.
+    A plain function handler (``subscribe_sync``) is called inline, with no task at all, and a
+    coroutine handler subscribed with ``when=`` gets a task only for the events it wants.
     """
 
     def __init__(self, handler_timeout_s: float = 30.0) -> None:
-        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._handlers: dict[str, list[tuple[Handler, Predicate | None]]] = defaultdict(list)
         self._sync: dict[str, list[SyncHandler]] = defaultdict(list)
         self._tx_handlers: dict[str, list[TxHandler]] = defaultdict(list)
         # task -> (deadline on the loop's clock, event type, event id)
@@ -39,10 +42,14 @@ class EventBus:
         self._sweep: asyncio.TimerHandle | None = None
         self._timeout = handler_timeout_s
 
-    def subscribe(self, event_type: str, handler: Handler) -> None:
+    def subscribe(
+        self, event_type: str, handler: Handler, *, when: Predicate | None = None
+    ) -> None:
+        """Run ``handler`` in a task for each event of ``event_type`` (``*``: every event), or
+        only for those ``when`` accepts; ``when`` is called inline and must be quick."""
         if not inspect.iscoroutinefunction(handler):
             raise TypeError(f"{handler!r} is not a coroutine function: use subscribe_sync")
-        self._handlers[event_type].append(handler)
+        self._handlers[event_type].append((handler, when))
 
     def subscribe_sync(self, event_type: str, handler: SyncHandler) -> None:
         self._sync[event_type].append(handler)
@@ -69,12 +76,25 @@ class EventBus:
             return
         loop = asyncio.get_running_loop()
         deadline = (loop.time() + self._timeout, event.type, str(event.id))
-        for handler in handlers:
+        started = False
+        for handler, when in handlers:
+            if when is not None and not self._wanted(when, event):
+                continue
             task = loop.create_task(self._run(handler, event))
             self._tasks[task] = deadline
             task.add_done_callback(self._finished)
-        if self._sweep is None:
+            started = True
+        if started and self._sweep is None:
             self._sweep = loop.call_at(deadline[0], self._expire)
+
+    @staticmethod
+    def _wanted(when: Predicate, event: DomainEvent) -> bool:
+        try:
+            return when(event)
+        except Exception:
+            # A broken filter must not lose the handler's work: run it and let it decide.
+            log.exception("event_filter_failed", event_type=event.type, event_id=str(event.id))
+            return True
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)

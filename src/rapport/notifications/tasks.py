@@ -56,6 +56,16 @@ class Notifier:
         except Exception:
             log.exception("notify_failed", what=what, user_id=str(user))
 
+    def someone_away(self, event: DomainEvent) -> bool:
+        """Inline filter for :meth:`on_message`: is a recipient other than the sender without a
+        socket on this node? (Most messages reach people who are connected right here; those
+        need no task and no presence look-up at all.)"""
+        sender = event.data["message"].get("sender_id")
+        return any(
+            raw != sender and not self.rt.presence.here(uuid.UUID(raw))
+            for raw in event.data["recipients"]
+        )
+
     async def on_message(self, event: DomainEvent) -> None:
         message = event.data["message"]
         for raw in event.data["recipients"]:
@@ -121,7 +131,7 @@ def install(rt: Runtime, *, db_slots: int = DB_SLOTS) -> Notifier:
     the API node, and a worker that runs the scheduler)."""
     keys = keys_from(rt.settings)
     notifier = Notifier(rt, PushSender(keys, rt.settings) if keys else None, db_slots)
-    rt.bus.subscribe("message.created", notifier.on_message)
+    rt.bus.subscribe("message.created", notifier.on_message, when=notifier.someone_away)
     rt.bus.subscribe("match.created", notifier.on_match)
     rt.bus.subscribe("conversation.closed", notifier.on_closed)
     rt.bus.subscribe("notification.created", notifier.on_created)

@@ -32,6 +32,10 @@ class PresenceStore(Protocol):
 
     async def is_online(self, user_id: uuid.UUID) -> bool: ...
 
+    def here(self, user_id: uuid.UUID) -> bool:
+        """Has the user a socket on this node? No I/O, so it may run inline on a hot path; it
+        implies ``is_online`` but not the other way round."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -62,6 +66,9 @@ class MemoryPresence:
     async def is_online(self, user_id: uuid.UUID) -> bool:
         return bool(self._sockets.get(user_id))
 
+    def here(self, user_id: uuid.UUID) -> bool:
+        return bool(self._sockets.get(user_id))
+
     async def states(
         self, user_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, tuple[bool, datetime | None]]:
@@ -72,6 +79,7 @@ class RedisPresence:
     def __init__(self, redis: Redis, prefix: str = "rapport:presence") -> None:
         self._r = redis
         self._p = prefix
+        self._local: dict[uuid.UUID, set[str]] = defaultdict(set)  # this node's sockets
 
     def _key(self, user_id: uuid.UUID) -> str:
         return f"{self._p}:sockets:{user_id}"
@@ -83,6 +91,7 @@ class RedisPresence:
         return int(await self._r.zcount(self._key(user_id), time.time(), "+inf"))
 
     async def add(self, user_id: uuid.UUID, sid: str) -> bool:
+        self._local[user_id].add(sid)
         key = self._key(user_id)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", time.time())
@@ -93,6 +102,11 @@ class RedisPresence:
         return int(before) == 0
 
     async def remove(self, user_id: uuid.UUID, sid: str) -> bool:
+        local = self._local.get(user_id)
+        if local is not None:
+            local.discard(sid)
+            if not local:
+                del self._local[user_id]
         await self._r.zrem(self._key(user_id), sid)
         if await self._count(user_id):
             return False
@@ -111,6 +125,9 @@ class RedisPresence:
 
     async def is_online(self, user_id: uuid.UUID) -> bool:
         return await self._count(user_id) > 0
+
+    def here(self, user_id: uuid.UUID) -> bool:
+        return bool(self._local.get(user_id))
 
     async def states(
         self, user_ids: list[uuid.UUID]
