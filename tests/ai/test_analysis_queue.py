@@ -43,6 +43,19 @@ async def _work(queue: ai_tasks.AnalysisQueue, seconds: float) -> None:
     await asyncio.gather(worker, return_exceptions=True)
 
 
+def _burn(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+async def _traffic(stop: asyncio.Event, burst_s: float) -> None:
+    """Deliveries keeping the loop busy: bursts of CPU with a yield in between."""
+    while not stop.is_set():
+        _burn(burst_s)
+        await asyncio.sleep(0)
+
+
 async def test_a_backlog_on_an_idle_node_is_worked_off_back_to_back(
     batches: list[tuple[float, int]],
 ) -> None:
@@ -73,14 +86,7 @@ async def test_a_busy_node_keeps_its_cpu_for_delivery(batches: list[tuple[float,
         queue.on_message(_event(n))
     stop = asyncio.Event()
 
-    async def traffic() -> None:
-        while not stop.is_set():
-            end = time.process_time() + 0.02
-            while time.process_time() < end:
-                pass
-            await asyncio.sleep(0)
-
-    busy = asyncio.create_task(traffic())
+    busy = asyncio.create_task(_traffic(stop, 0.02))
     await asyncio.sleep(0.2)  # the process has been busy before the worker looks
     await _work(queue, 1.2)
     stop.set()
@@ -115,14 +121,7 @@ async def test_the_pause_grows_while_the_node_stays_busy(
         queue.on_message(_event(n))
     stop = asyncio.Event()
 
-    async def traffic() -> None:
-        while not stop.is_set():
-            end = time.process_time() + 0.01
-            while time.process_time() < end:
-                pass
-            await asyncio.sleep(0)
-
-    busy = asyncio.create_task(traffic())
+    busy = asyncio.create_task(_traffic(stop, 0.01))
     await asyncio.sleep(0.2)
     worker = asyncio.create_task(queue.run())
     await asyncio.sleep(1.6)
@@ -142,12 +141,6 @@ async def test_the_pause_grows_while_the_node_stays_busy(
     # Idle again: the rest of the backlog goes at once, without the long pause.
     assert len(batches) - under_load >= 3
     assert queue.queue.empty()
-
-
-def _burn(seconds: float) -> None:
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
 
 
 async def test_traffic_served_during_a_batch_counts_as_load(
@@ -175,17 +168,12 @@ async def test_traffic_served_during_a_batch_counts_as_load(
         queue.on_message(_event(n))
     stop = asyncio.Event()
 
-    async def traffic() -> None:
-        while not stop.is_set():
-            _burn(0.005)
-            await asyncio.sleep(0)
-
     # The node is idle when the worker starts, so it works the backlog back to back; then
     # traffic arrives and keeps coming.
     worker = asyncio.create_task(queue.run())
     await asyncio.sleep(0.05)
     assert len(seen) >= 2
-    busy = asyncio.create_task(traffic())
+    busy = asyncio.create_task(_traffic(stop, 0.005))
     await asyncio.sleep(1.2)
     since = time.monotonic() - 1.0
     stop.set()
