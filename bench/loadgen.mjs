@@ -33,6 +33,7 @@ const cfg = JSON.parse(
 const BODY = cfg.body ?? "Hey! Are you free for coffee on Saturday afternoon?";
 // The message object of docs/protocol.md.
 const MESSAGE_KEYS = [
+  "ai_assisted",
   "body",
   "client_msg_id",
   "conversation_id",

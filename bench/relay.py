@@ -63,6 +63,7 @@ def create_app() -> socketio.ASGIApp:
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "client_msg_id": data.get("client_msg_id"),
             "reply_to": None,
+            "ai_assisted": False,
         }
         for user_id in (me["user_id"], me["peer_id"]):
             await sio.emit("message:new", message, room=f"user:{user_id}")
