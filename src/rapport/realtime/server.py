@@ -26,6 +26,7 @@ from rapport.events.schemas import DomainEvent
 from rapport.kit.db import transaction
 from rapport.kit.errors import RapportError
 from rapport.matching import service as matching
+from rapport.realtime.rooms import IndexedAsyncManager, IndexedAsyncRedisManager
 from rapport.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -84,7 +85,11 @@ class RealtimeNode:
     def __init__(self, app: FastAPI) -> None:
         settings = app.state.settings
         self.app = app
-        manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        manager = (
+            IndexedAsyncRedisManager(settings.redis_url)
+            if settings.redis_url
+            else IndexedAsyncManager()
+        )
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
