@@ -348,8 +348,7 @@ async def stored_keys(
             tuple_(Message.sender_id, Message.client_msg_id).in_(list(set(keys)))
         )
     )
-    found = {(s, c) for s, c in rows if s is not None and c is not None}
-    return found & set(keys)
+    return {(s, c) for s, c in rows if s is not None and c is not None}  # (typed nullable)
 
 
 _TAKE_SEQS = (

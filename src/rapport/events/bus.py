@@ -76,15 +76,13 @@ class EventBus:
             return
         loop = asyncio.get_running_loop()
         deadline = (loop.time() + self._timeout, event.type, str(event.id))
-        started = False
         for handler, when in handlers:
             if when is not None and not self._wanted(when, event):
                 continue
             task = loop.create_task(self._run(handler, event))
             self._tasks[task] = deadline
             task.add_done_callback(self._finished)
-            started = True
-        if started and self._sweep is None:
+        if self._tasks and self._sweep is None:
             self._sweep = loop.call_at(deadline[0], self._expire)
 
     @staticmethod

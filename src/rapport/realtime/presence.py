@@ -79,7 +79,7 @@ class RedisPresence:
     def __init__(self, redis: Redis, prefix: str = "rapport:presence") -> None:
         self._r = redis
         self._p = prefix
-        self._local: dict[uuid.UUID, set[str]] = defaultdict(set)  # this node's sockets
+        self._here = MemoryPresence()  # this node's own sockets
 
     def _key(self, user_id: uuid.UUID) -> str:
         return f"{self._p}:sockets:{user_id}"
@@ -91,7 +91,7 @@ class RedisPresence:
         return int(await self._r.zcount(self._key(user_id), time.time(), "+inf"))
 
     async def add(self, user_id: uuid.UUID, sid: str) -> bool:
-        self._local[user_id].add(sid)
+        await self._here.add(user_id, sid)
         key = self._key(user_id)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", time.time())
@@ -102,11 +102,7 @@ class RedisPresence:
         return int(before) == 0
 
     async def remove(self, user_id: uuid.UUID, sid: str) -> bool:
-        local = self._local.get(user_id)
-        if local is not None:
-            local.discard(sid)
-            if not local:
-                del self._local[user_id]
+        await self._here.remove(user_id, sid)
         await self._r.zrem(self._key(user_id), sid)
         if await self._count(user_id):
             return False
@@ -127,7 +123,7 @@ class RedisPresence:
         return await self._count(user_id) > 0
 
     def here(self, user_id: uuid.UUID) -> bool:
-        return bool(self._local.get(user_id))
+        return self._here.here(user_id)
 
     async def states(
         self, user_ids: list[uuid.UUID]
