@@ -7,7 +7,11 @@ transports) and the same event shape: ``message:send`` is acknowledged with
 members. What it leaves out is everything a real chat needs: token checks, payload validation,
 membership checks, the per-conversation seq in a database, and commit before ack.
 
-No process tuning (GC, JSON library) is applied here, because none is applied to Rapport.
+It runs python-socketio as it comes: the stock packet class (stdlib ``json``) and the stock
+client manager (a task per recipient of an emit, one emit per member). Rapport's nodes use their
+own on the same library: orjson packets (``rapport/realtime/packets.py``), a manager that indexes
+rooms and emits without a task per recipient (``rapport/realtime/rooms.py``), and one emit to
+both members' rooms. The process tuning is the same for both (``rapport.kit.gctune``).
 
 Run: ``python -m bench.relay --port 8765``.
 """

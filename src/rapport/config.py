@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     send_rate_per_s: float = Field(default=2.0, gt=0)
     send_burst: int = Field(default=20, ge=1)
+    # Group commit: while sends keep arriving together, wait this long for company before
+    # committing a batch (0: never wait). See rapport.chat.batcher.
+    send_commit_linger_ms: float = Field(default=3.0, ge=0, le=50)
     socket_recheck_s: float = Field(default=2.0, gt=0, le=30)
     presence_grace_s: float = Field(default=3.0, ge=0)
     typing_ttl_s: float = Field(default=6.0, gt=0)

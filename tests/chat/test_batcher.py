@@ -218,3 +218,54 @@ async def test_stored_keys_matches_whole_pairs_only(client: httpx.AsyncClient, r
     async with transaction(rt.sessionmaker) as s:
         found = await repo.stored_keys(s, asked)
     assert found == {(a.id, "pair-aaaa"), (b.id, "pair-bbbb")}
+
+
+class _Recording(SendBatcher):
+    """A batcher that remembers the size of each batch it committed."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.sizes: list[int] = []
+
+    async def _commit(self, batch: list) -> None:  # type: ignore[type-arg]
+        self.sizes.append(len(batch))
+        await super()._commit(batch)
+
+
+async def test_a_lone_send_is_never_kept_waiting(client: httpx.AsyncClient, rt: Runtime) -> None:
+    a, b = await create_pair(client)
+    conv = uuid.UUID((await match(client, a, b))["conversation_id"])
+    batcher = _Recording(rt.sessionmaker, linger_s=60.0)  # a linger would time this out
+    worker = asyncio.create_task(batcher.run())
+    try:
+        for i in range(3):
+            send = MessageSend(client_msg_id=f"lone-send-{i}", body="hello?")
+            await asyncio.wait_for(batcher.submit(a.id, conv, send), timeout=10)
+    finally:
+        worker.cancel()
+    assert batcher.sizes == [1, 1, 1]
+
+
+async def test_sends_that_keep_coming_together_share_a_commit(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    a, b = await create_pair(client)
+    conv = uuid.UUID((await match(client, a, b))["conversation_id"])
+    batcher = _Recording(rt.sessionmaker, linger_s=0.5)
+    worker = asyncio.create_task(batcher.run())
+
+    def send(name: str) -> MessageSend:
+        return MessageSend(client_msg_id=f"linger-{name}", body=name)
+
+    try:
+        # Two at once: taken together, no wait (the batch before had one message or none).
+        await asyncio.gather(*(batcher.submit(a.id, conv, send(f"pair-{i}")) for i in range(2)))
+        # Traffic is up now: the next batch waits for the send that comes 50 ms later.
+        first = asyncio.create_task(batcher.submit(a.id, conv, send("early")))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(batcher.submit(b.id, conv, send("late")))
+        stored = await asyncio.gather(first, second)
+    finally:
+        worker.cancel()
+    assert batcher.sizes == [2, 2]
+    assert [m.seq for m in stored] == [3, 4]

@@ -1,12 +1,16 @@
-"""The indexed client manager keeps exactly the state python-socketio's own manager keeps.
+"""The indexed client manager keeps exactly the state python-socketio's own manager keeps, and
+its emits reach exactly the sockets the stock manager's reach.
 
 Random sequences of what the server does to a manager (connect, enter and leave rooms, close
-rooms, register ack callbacks, disconnect) are applied to both; after every step their room
-tables and pending lists must be equal, and the index must name exactly each socket's rooms.
+rooms, register ack callbacks, disconnect, emit to a room, to several or to everyone, skipping a
+socket or not) are applied to both; after every step their room tables and pending lists must be
+equal, the index must name exactly each socket's rooms, and an emit must have handed the same
+frames to the same sockets.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +30,19 @@ def _manager(cls: type[Any]) -> Any:
     manager = cls()
     ids = itertools.count()
     eio = SimpleNamespace(generate_id=lambda: f"s{next(ids)}")
-    manager.set_server(SimpleNamespace(eio=eio, packet_class=socketio.packet.Packet))
+    sent: list[tuple[str, Any]] = []
+
+    async def send_eio_packet(eio_sid: str, pkt: Any) -> None:
+        sent.append((eio_sid, pkt.encode()))
+
+    manager.set_server(
+        SimpleNamespace(
+            eio=eio,
+            packet_class=socketio.packet.Packet,
+            _send_eio_packet=send_eio_packet,
+            sent=sent,
+        )
+    )
     return manager
 
 
@@ -54,6 +70,11 @@ class SameAsStock(RuleBasedStateMachine):
         self.indexed = _manager(IndexedAsyncManager)
         self.sockets: list[tuple[str, str]] = []  # (namespace, sid) connected now
         self.eio = itertools.count()
+        # The stock manager's emit starts a task per recipient: it needs a running loop.
+        self.loop = asyncio.new_event_loop()
+
+    def teardown(self) -> None:
+        self.loop.close()
 
     def _both(self, method: str, *args: Any) -> None:
         for manager in (self.stock, self.indexed):
@@ -102,6 +123,27 @@ class SameAsStock(RuleBasedStateMachine):
         self._both("disconnect", sid, namespace)
         self.sockets.remove((namespace, sid))
 
+    @rule(
+        namespace=st.sampled_from(NAMESPACES),
+        to=st.one_of(
+            st.none(),  # everyone in the namespace
+            st.sampled_from(ROOMS),
+            st.lists(st.sampled_from(ROOMS), min_size=1, max_size=3),
+        ),
+        data=st.data(),
+    )
+    def emit(self, namespace: str, to: Any, data: st.DataObject) -> None:
+        skip = data.draw(st.sampled_from([None, *(sid for _, sid in self.sockets)]))
+        payload = data.draw(st.sampled_from([{"n": 1}, ("a", 2), None]))
+        frames = []
+        for manager in (self.stock, self.indexed):
+            manager.server.sent.clear()
+            self.loop.run_until_complete(
+                manager.emit("ev", payload, namespace, room=to, skip_sid=skip)
+            )
+            frames.append(sorted(manager.server.sent))
+        assert frames[0] == frames[1]
+
     @invariant()
     def same_state(self) -> None:
         assert _state(self.indexed) == _state(self.stock)
@@ -117,6 +159,38 @@ SameAsStock.TestCase.settings = settings(
     max_examples=150, stateful_step_count=40, suppress_health_check=[HealthCheck.too_slow]
 )
 test_indexed_manager_matches_stock = SameAsStock.TestCase
+
+
+async def test_an_emit_reaches_the_other_sockets_when_one_send_fails() -> None:
+    manager = _manager(IndexedAsyncManager)
+    sids = []
+    for n in range(3):
+        sid = await manager.connect(f"e{n}", "/")
+        await manager.enter_room(sid, "/", "user:a")
+        sids.append(sid)
+    failing = manager.server._send_eio_packet
+
+    async def send(eio_sid: str, pkt: Any) -> None:
+        if eio_sid == "e1":
+            raise RuntimeError("socket closed under us")
+        await failing(eio_sid, pkt)
+
+    manager.server._send_eio_packet = send
+    await manager.emit("message:new", {"seq": 1}, "/", room="user:a")
+    assert sorted(eio for eio, _ in manager.server.sent) == ["e0", "e2"]
+
+
+async def test_an_emit_with_a_callback_stays_the_librarys() -> None:
+    manager = _manager(IndexedAsyncManager)
+    sid = await manager.connect("e0", "/")
+    packets: list[Any] = []
+
+    async def send_packet(eio_sid: str, pkt: Any) -> None:
+        packets.append((eio_sid, pkt.id))
+
+    manager.server._send_packet = send_packet
+    await manager.emit("ask", {"q": 1}, "/", room=sid, callback=print)
+    assert packets == [("e0", 1)] and manager.callbacks[sid][1] is print
 
 
 def test_the_node_uses_the_indexed_managers() -> None:

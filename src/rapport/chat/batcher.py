@@ -5,6 +5,13 @@ a refusal (not a member, closed, bad reply) touches only its own message; the wh
 commits once, then every sender is acknowledged.
 Acks therefore still mean committed, and a lone message is never delayed: the worker takes
 whatever is queued the moment the previous commit finishes (batch size 1 when idle).
+
+Under steady traffic the worker waits ``linger_s`` (a few milliseconds) after the first send of
+a batch before taking the rest, as PostgreSQL's ``commit_delay`` does. Each batch costs about
+half a millisecond of CPU besides its messages (session, transaction, commit); without the wait,
+a node at 2,000 sends a second committed them four at a time and spent a quarter of its core on
+that overhead. It waits only while sends keep coming together (the previous batch held more than
+one), so a quiet conversation's message is committed at once.
 """
 
 from __future__ import annotations
@@ -35,10 +42,17 @@ class _Send:
 class SendBatcher:
     """Queue of sends drained by one worker task, committing up to ``max_batch`` at a time."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], max_batch: int = 128) -> None:
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        max_batch: int = 128,
+        linger_s: float = 0.0,
+    ) -> None:
         self._factory = factory
         self._max = max_batch
+        self._linger = linger_s
         self._queue: asyncio.Queue[_Send] = asyncio.Queue()
+        self._last_size = 0
 
     async def submit(
         self, sender: uuid.UUID, conversation_id: uuid.UUID, payload: MessageSend
@@ -52,8 +66,11 @@ class SendBatcher:
         """The worker loop (the node spawns it for its lifetime)."""
         while True:
             batch = [await self._queue.get()]
+            if self._linger > 0 and self._last_size > 1 and self._queue.qsize() < self._max - 1:
+                await asyncio.sleep(self._linger)  # sends are coming together: gather company
             while len(batch) < self._max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._last_size = len(batch)
             await self._commit(batch)
 
     async def _commit(self, batch: list[_Send]) -> None:

@@ -26,6 +26,7 @@ from rapport.events.schemas import DomainEvent
 from rapport.kit.db import transaction
 from rapport.kit.errors import RapportError
 from rapport.matching import service as matching
+from rapport.realtime.packets import OrjsonPacket
 from rapport.realtime.rooms import IndexedAsyncManager, IndexedAsyncRedisManager
 from rapport.runtime import Runtime
 
@@ -53,6 +54,12 @@ def relayed(event: DomainEvent) -> tuple[str, Any]:
     return name, payload
 
 
+def recipient_rooms(event: DomainEvent) -> list[str]:
+    """The ``user:<id>`` rooms of a relayed event's recipients. One emit to all of them encodes
+    the frame once (and, clustered, publishes it once); a socket in several gets it once."""
+    return [f"user:{user_id}" for user_id in event.data["recipients"]]
+
+
 def install_external_relay(rt: Runtime) -> None:
     """For processes without sockets (``rapport worker``): relay the same events to the
     nodes' sockets through Redis with a write-only manager (python-socketio's external
@@ -63,8 +70,9 @@ def install_external_relay(rt: Runtime) -> None:
 
     async def relay(event: DomainEvent) -> None:
         name, payload = relayed(event)
-        for user_id in event.data["recipients"]:
-            await manager.emit(name, payload, room=f"user:{user_id}", namespace="/")
+        rooms = recipient_rooms(event)
+        if rooms:
+            await manager.emit(name, payload, room=rooms, namespace="/")
 
     for event_type in RELAYS:
         rt.bus.subscribe(event_type, relay)
@@ -93,6 +101,7 @@ class RealtimeNode:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
+            serializer=OrjsonPacket,
             cors_allowed_origins=settings.cors_origins or None,
             max_http_buffer_size=MAX_FRAME,
             # Long-polling needs sticky sessions, so a cluster is websocket-only.
@@ -120,7 +129,9 @@ class RealtimeNode:
         rt.bus.subscribe("user.blocked", self.blocked)
         rt.bus.subscribe("conversation.closed", self.chat.conversation_closed)
         rt.spawn(self.recheck_loop())
-        self.chat.batcher = SendBatcher(rt.sessionmaker)
+        self.chat.batcher = SendBatcher(
+            rt.sessionmaker, linger_s=rt.settings.send_commit_linger_ms / 1000
+        )
         rt.spawn(self.chat.batcher.run())
 
     async def user_of(self, sid: str) -> uuid.UUID:
@@ -194,8 +205,9 @@ class RealtimeNode:
 
     async def relay(self, event: DomainEvent) -> None:
         name, payload = relayed(event)
-        for user_id in event.data["recipients"]:
-            await self.sio.emit(name, payload, room=f"user:{user_id}")
+        rooms = recipient_rooms(event)
+        if rooms:
+            await self.sio.emit(name, payload, to=rooms)
 
     async def blocked(self, event: DomainEvent) -> None:
         """A block hides presence both ways at once: each now sees the other offline (and the
