@@ -1,11 +1,12 @@
 """Baseline for the messaging benchmark: a bare python-socketio relay, no auth, no database.
 
-Same server stack as Rapport (python-socketio ``AsyncServer(async_mode="asgi")`` under uvicorn
+The same server as Rapport's (python-socketio ``AsyncServer(async_mode="asgi")`` under uvicorn
 with its default event loop, HTTP and websocket implementations, same frame limit and
-transports) and the same event shape: ``message:send`` is acknowledged with
-``{ok: true, message}`` and the message is emitted as ``message:new`` to the rooms of both
-members. What it leaves out is everything a real chat needs: token checks, payload validation,
-membership checks, the per-conversation seq in a database, and commit before ack.
+transports; see below for what Rapport adds on that library) and the same event shape:
+``message:send`` is acknowledged with ``{ok: true, message}`` and the message is emitted as
+``message:new`` to the rooms of both members. What it leaves out is everything a real chat
+needs: token checks, payload validation, membership checks, the per-conversation seq in a
+database, and commit before ack.
 
 It runs python-socketio as it comes: the stock packet class (stdlib ``json``) and the stock
 client manager (a task per recipient of an emit, one emit per member). Rapport's nodes use their

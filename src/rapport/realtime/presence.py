@@ -64,7 +64,7 @@ class MemoryPresence:
         return None
 
     async def is_online(self, user_id: uuid.UUID) -> bool:
-        return bool(self._sockets.get(user_id))
+        return self.here(user_id)  # one node: its sockets are all there are
 
     def here(self, user_id: uuid.UUID) -> bool:
         return bool(self._sockets.get(user_id))
