@@ -113,6 +113,33 @@ async def test_bad_payloads_get_error_acks_and_socket_survives(
         await a.disconnect()
 
 
+async def test_a_nul_character_is_refused_as_bad_input_on_every_database(
+    server: str, pair: dict[str, Any]
+) -> None:
+    """PostgreSQL's text cannot hold NUL: the send is a validation error (nothing stored, the
+    socket and the send worker carry on), not a failed batch answered with ``unavailable``."""
+    a = await connect(server, pair["a"])
+    try:
+        for body in ("\x00", "hi\x00there"):
+            ack = await a.call(
+                "message:send",
+                {"conversation_id": pair["conv"], "client_msg_id": "sock-nul-0001", "body": body},
+                timeout=10,
+            )
+            assert ack == {
+                "ok": False,
+                "error": {"code": "validation_error", "message": "Invalid: body."},
+            }
+        ok = await a.call(
+            "message:send",
+            {"conversation_id": pair["conv"], "client_msg_id": "sock-nul-0001", "body": "clean"},
+            timeout=10,
+        )
+        assert ok["ok"] is True and ok["message"]["body"] == "clean"
+    finally:
+        await a.disconnect()
+
+
 @pytest.mark.parametrize("token", [None, "", "not-a-token"])
 async def test_handshake_refuses_bad_tokens(server: str, token: str | None) -> None:
     with pytest.raises(socketio.exceptions.ConnectionError):

@@ -16,7 +16,13 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         structlog.processors.format_exc_info if json else structlog.processors.StackInfoRenderer(),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        # Plain tracebacks: the default (rich, with every frame's locals) took about 2 s to
+        # render a database error from the send path, and it renders on the event loop.
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*processors, renderer],
